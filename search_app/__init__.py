@@ -1,0 +1,1 @@
+"""政策检索 web application: see create_app."""
