@@ -1,0 +1,310 @@
+"""Normalisation of the metadata a report prints: 文号, dates, issuing bodies, regions.
+
+The domain knowledge (regions, cities, agency aliases, document types) lives in
+TSV tables under data/tables; this module only knows how to apply them.
+"""
+from __future__ import annotations
+
+import csv
+import functools
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+TABLES_DIR = Path(__file__).resolve().parent.parent / "data" / "tables"
+
+CJK = r"\u3400-\u9fff"
+OPEN_BRACKETS = "〔[［﹝（(【{｛"
+CLOSE_BRACKETS = "〕]］﹞）)】}｝"
+
+# A 文号: agency code, year in any bracket, serial, 号. Spaces may fall anywhere.
+DOC_NUMBER_RE = re.compile(
+    rf"(?P<agency>[{CJK}][{CJK}\s]{{0,11}}?)\s*[{re.escape(OPEN_BRACKETS)}]\s*"
+    rf"(?P<year>(?:19|20)\d\s?\d)\s*[{re.escape(CLOSE_BRACKETS)}]\s*"
+    rf"(?P<serial>\d[\d\s]{{0,5}}?)\s*号"
+)
+_DOC_NUMBER_FULL_RE = re.compile(rf"^[{re.escape(OPEN_BRACKETS)}]?\s*{DOC_NUMBER_RE.pattern}\s*[{re.escape(CLOSE_BRACKETS)}]?$")
+
+_DATE_RE = re.compile(
+    r"(?P<y>(?:19|20)\d\s?\d)\s*(?:年|-|/|\.)\s*(?P<m>\d{1,2})\s*(?:月|-|/|\.)\s*(?P<d>\d{1,2})\s*日?"
+)
+
+
+@functools.lru_cache(maxsize=None)
+def load_table(name: str) -> tuple[dict, ...]:
+    """Rows of a TSV table under data/tables (lines starting with # are comments)."""
+    path = TABLES_DIR / name
+    with path.open(encoding="utf-8") as fh:
+        lines = [line for line in fh if line.strip() and not line.startswith("#")]
+    reader = csv.DictReader(lines, delimiter="\t")
+    return tuple({k: (v or "").strip() for k, v in row.items()} for row in reader)
+
+
+def split_list(value: str) -> list[str]:
+    return [v for v in (value or "").split("|") if v]
+
+
+# --------------------------------------------------------------------------- 文号
+
+def find_doc_numbers(text: str) -> list[re.Match]:
+    return list(DOC_NUMBER_RE.finditer(text or ""))
+
+
+def looks_like_doc_number(text: str) -> bool:
+    return bool(_DOC_NUMBER_FULL_RE.match((text or "").strip()))
+
+
+def doc_number_parts(text: str | None) -> dict | None:
+    """{agency, year, serial} of a 文号 in any bracket or spacing variant, else None."""
+    if not text:
+        return None
+    text = unicodedata.normalize("NFKC", text)
+    m = DOC_NUMBER_RE.search(text)
+    if not m:
+        return None
+    agency = re.sub(r"\s+", "", m.group("agency"))
+    year = int(re.sub(r"\s+", "", m.group("year")))
+    serial = int(re.sub(r"\s+", "", m.group("serial")))
+    return {"agency": agency, "year": year, "serial": serial}
+
+
+def normalize_doc_number(text: str | None) -> str | None:
+    """发改高技[2021]1742 号 → 发改高技〔2021〕1742号; None when no 文号 is present."""
+    parts = doc_number_parts(text)
+    if not parts:
+        return None
+    return f"{parts['agency']}〔{parts['year']}〕{parts['serial']}号"
+
+
+# --------------------------------------------------------------------------- dates
+
+def parse_date(text: str | None) -> str | None:
+    """'2021 年 12 月 12 日', '2021-12-03', '2021/12/1' → ISO date, else None."""
+    if not text:
+        return None
+    m = _DATE_RE.search(text)
+    if not m:
+        return None
+    y = int(m.group("y").replace(" ", ""))
+    mo, d = int(m.group("m")), int(m.group("d"))
+    if not (1 <= mo <= 12 and 1 <= d <= 31):
+        return None
+    return f"{y:04d}-{mo:02d}-{d:02d}"
+
+
+# --------------------------------------------------------------------------- regions
+
+@dataclass(frozen=True)
+class Place:
+    name: str          # full official name
+    province: str      # the province-level division (== name for a province)
+    is_city: bool
+
+
+@functools.lru_cache(maxsize=None)
+def _places() -> tuple[list[tuple[str, Place]], dict[str, Place], dict[str, Place]]:
+    """(name prefixes longest first, province by 文号 prefix, city by 文号 prefix)."""
+    prefixes: list[tuple[str, Place]] = []
+    province_codes: dict[str, Place] = {}
+    city_codes: dict[str, Place] = {}
+    for row in load_table("regions.tsv"):
+        place = Place(row["name"], row["name"], False)
+        for alias in [row["name"], row["short"], *split_list(row.get("aliases", ""))]:
+            if alias:
+                prefixes.append((alias, place))
+        for code in split_list(row["doc_prefixes"]):
+            province_codes[code] = place
+    for row in load_table("cities.tsv"):
+        place = Place(row["name"], row["province"], True)
+        short = row["name"][:-1] if row["name"].endswith("市") else row["name"]
+        for alias in [row["name"], short, *split_list(row.get("aliases", ""))]:
+            if alias and len(alias) >= 2:
+                prefixes.append((alias, place))
+        for code in split_list(row["doc_prefixes"]):
+            city_codes[code] = place
+    prefixes.sort(key=lambda p: -len(p[0]))
+    return prefixes, province_codes, city_codes
+
+
+def province_names() -> list[str]:
+    return [row["name"] for row in load_table("regions.tsv")]
+
+
+def place_at_start(text: str) -> Place | None:
+    """The region or city a name starts with (福建省…, 广州市…, 广西…)."""
+    text = (text or "").strip()
+    for alias, place in _places()[0]:
+        if text.startswith(alias):
+            # a bare short name must not swallow a longer word (e.g. 青海 vs 青年)
+            return place
+    return None
+
+
+def places_in(text: str) -> list[Place]:
+    """Every region or city named anywhere in text, in order of appearance."""
+    found: list[tuple[int, Place]] = []
+    text = text or ""
+    for alias, place in _places()[0]:
+        if len(alias) < 2:
+            continue
+        start = text.find(alias)
+        if start >= 0:
+            found.append((start, place))
+    found.sort(key=lambda f: f[0])
+    return [p for _, p in found]
+
+
+def region_from_doc_number(doc_number: str | None) -> Place | None:
+    """宁政发〔2021〕31号 → 宁夏回族自治区; 穗府规 → 广州市 (city codes only where unambiguous)."""
+    parts = doc_number_parts(doc_number)
+    if not parts:
+        return None
+    _, province_codes, city_codes = _places()
+    first = parts["agency"][:1]
+    if first in province_codes:
+        return province_codes[first]
+    if first in city_codes:
+        return city_codes[first]
+    return None
+
+
+# --------------------------------------------------------------------------- bodies
+
+OFFICE_SUFFIXES = ("办公厅", "办公室")
+_GENERIC_LOCAL_PREFIXES = ("省", "市", "自治区", "区", "县")
+
+
+@functools.lru_cache(maxsize=None)
+def _central_aliases() -> dict[str, str]:
+    table: dict[str, str] = {}
+    for row in load_table("agencies.tsv"):
+        table[row["canonical"]] = row["canonical"]
+        for alias in split_list(row["aliases"]):
+            table[alias] = row["canonical"]
+    return table
+
+
+@functools.lru_cache(maxsize=None)
+def _local_aliases() -> dict[str, str]:
+    table: dict[str, str] = {}
+    for row in load_table("local_agencies.tsv"):
+        table[row["canonical"]] = row["canonical"]
+        for alias in split_list(row["aliases"]):
+            table[alias] = row["canonical"]
+    return table
+
+
+def _strip_office(name: str) -> str:
+    for suffix in OFFICE_SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix) + 1:
+            parent = name[: -len(suffix)]
+            # 国务院办公厅 is itself the issuing agency of 国办发 documents
+            if parent in ("国务院",):
+                return name
+            return parent
+    return name
+
+
+def canonical_body(name: str, region: str | None = None, city: str | None = None) -> str:
+    """One canonical name per agency: aliases unified, 办公厅/办公室 rolled up to the parent,
+    a local body's missing region (自治区人民政府, 省发展改革委) supplied from `region`."""
+    name = re.sub(r"\s+", "", unicodedata.normalize("NFKC", name or "")).rstrip("等")
+    if not name:
+        return name
+    central = _central_aliases()
+    if name in central:
+        return central[name]
+    parent = _strip_office(name)
+    if parent in central:
+        return central[parent]
+    place = place_at_start(parent)
+    prefix = ""
+    rest = parent
+    if place:
+        for alias, p in _places()[0]:
+            if p == place and parent.startswith(alias):
+                prefix, rest = place.name, parent[len(alias):]
+                break
+    else:
+        for generic in _GENERIC_LOCAL_PREFIXES:
+            if parent.startswith(generic):
+                owner = city if generic in ("市",) and city else region
+                if generic == "市" and not city and region and region.endswith("市"):
+                    owner = region
+                if owner:
+                    prefix, rest = owner, parent[len(generic):]
+                break
+    local = _local_aliases()
+    rest = local.get(rest, rest)
+    if prefix:
+        return prefix + rest
+    return parent
+
+
+def is_known_body(name: str) -> bool:
+    """Whether a token is a complete agency name we can canonicalise."""
+    name = (name or "").strip().rstrip("等")
+    if not name:
+        return False
+    central = _central_aliases()
+    if name in central or _strip_office(name) in central:
+        return True
+    rest = _strip_office(name)
+    place = place_at_start(rest)
+    if place:
+        for alias, p in _places()[0]:
+            if p == place and rest.startswith(alias):
+                rest = rest[len(alias):]
+                break
+    else:
+        for generic in _GENERIC_LOCAL_PREFIXES:
+            if rest.startswith(generic):
+                rest = rest[len(generic):]
+                break
+    return rest in _local_aliases() or rest.endswith(("厅", "局", "委", "委员会", "政府", "部", "署", "行", "会", "社"))
+
+
+def join_body_lines(lines: list[str]) -> str:
+    """Rejoin a 发布部门 value wrapped over several lines: a line break inside a name
+    (住房和 / 城乡建设部) joins without a space, a break between two names with one."""
+    out = ""
+    for line in lines:
+        line = line.strip()
+        if not line:
+            continue
+        if not out:
+            out = line
+            continue
+        last = out.split()[-1] if out.split() else ""
+        first = line.split()[0]
+        if is_known_body(last) and (is_known_body(first) or is_known_body(line.split()[0])):
+            out += " " + line
+        else:
+            out += line
+    return out
+
+
+def split_bodies(value: str) -> list[str]:
+    """'国家发展改革委 中央网信办 …等' → ['国家发展改革委', '中央网信办', …]."""
+    value = unicodedata.normalize("NFKC", value or "").replace("、", " ").replace("，", " ")
+    tokens = [t.strip().rstrip("等") for t in value.split()]
+    return [t for t in tokens if t]
+
+
+def doc_type_from_title(title: str) -> str | None:
+    """The type of document. A notice that issues (印发 / 转发) a plan, or whose title is
+    'X方案的通知', takes the type of what it issues; otherwise the title's last word."""
+    title = re.sub(r"\s+", "", title or "")
+    if not title:
+        return None
+    suffixes = sorted(((row["suffix"], row["doc_type"]) for row in load_table("doc_types.tsv")),
+                      key=lambda s: -len(s[0]))
+    inner = re.sub(r"的?通知$", "", title)
+    inner = re.sub(r"[（(][^（()）]*[）)]$", "", inner).rstrip("》”\"'")
+    candidates = [inner, title] if inner != title or re.search(r"(印发|转发)", title) else [title]
+    for candidate in candidates:
+        for suffix, doc_type in suffixes:
+            if candidate.endswith(suffix):
+                return doc_type
+    return None
