@@ -86,8 +86,10 @@ def parse_report(text: str, source_name: str) -> ParsedReport:
             rows += [dict(r, level=level) for r in parse_policy_table(lines[start:end])]
     merge_table_rows(policies, rows, result)
     assign_appendix_urls(lines, sections, policies)
+    own_sites = publisher_domains(lines)
     for p in policies:
         p["source"] = {"report": source_name, "first_line": p.pop("_first"), "last_line": p.pop("_last")}
+        p["source_urls"] = [u for u in p["source_urls"] if not _host(u).endswith(own_sites)]
     finish_policies(policies, result)
 
     activities = []
@@ -119,6 +121,18 @@ def parse_report(text: str, source_name: str) -> ParsedReport:
             )
     result.records = policies + activities + interpretations
     return result
+
+
+def publisher_domains(lines: list[Line]) -> tuple[str, ...]:
+    """The report publisher's own site, named in its running header: links to it are
+    placeholders, not sources."""
+    found = set()
+    for ln in lines:
+        if ln.kind == "header":
+            m = re.search(r"(?:www\.)?([a-z0-9-]+\.[a-z.]+)", ln.text)
+            if m:
+                found.add(m.group(1))
+    return tuple(sorted(found)) or ("\x00",)
 
 
 def report_month(policies: list[dict], text: str) -> str:
@@ -728,10 +742,9 @@ def assign_appendix_urls(lines: list[Line], sections: dict, policies: list[dict]
     domain, its date in the path), keeping page order."""
     by_line = sorted(policies, key=lambda p: p["_first"])
     spans = [(p["_first"], p["_last"], p) for p in by_line]
-    for key in ("central_appendix", "local_appendix"):
-        if key not in sections:
-            continue
-        start, end = sections[key]
+    ranges = [sections[k] for k in ("central_appendix", "local_appendix") if k in sections]
+    # the appendices run on from one to the other, sharing a page
+    for start, end in ([(min(r[0] for r in ranges), max(r[1] for r in ranges))] if ranges else []):
         page_docs: list[dict] = []
         k = start
         while k < end:
@@ -796,25 +809,41 @@ def _assign_page_urls(urls: list[str], docs: list[dict]) -> None:
 
 
 def _url_fit(url: str, doc: dict) -> float:
+    """How well a dumped URL fits a document: its table link, the same site, the same
+    long id in the path, its publish date in the path; central documents live on national
+    sites, local ones rarely do."""
     score = 0.0
-    host = re.sub(r"^https?://", "", url).split("/")[0]
+    host = _host(url)
     table_urls = doc.get("_table_urls") or []
     if url in table_urls:
         score += 3
-    if any(host == re.sub(r"^https?://", "", t).split("/")[0] for t in table_urls):
+    if any(host == _host(t) for t in table_urls):
         score += 1.5
+    ids = set(re.findall(r"\d{6,}", url))
+    if ids and any(ids & set(re.findall(r"\d{6,}", t)) for t in table_urls):
+        score += 2
     date = nz.parse_date((doc.get("_raw_fields") or {}).get("发布日期")) or doc.get("_table_date")
     if date:
-        y, m, d = date.split("-")
-        if re.search(rf"{y}-?{m}[/-]?{d}", url) or f"{y}{m}{d}" in url:
+        y, m, d = (int(x) for x in date.split("-"))
+        day = rf"{y}[-/]?0?{m}[-/]?0?{d}(?!\d)"
+        if re.search(day, url):
             score += 1
-        elif f"{y}{m}" in url or f"{y}-{m}" in url:
+        elif re.search(rf"{y}[-/]?0?{m}(?!\d)", url):
             score += 0.3
-    if doc["level"] == "central" and host.endswith("gov.cn") and host.count(".") <= 2 and host.split(".")[0] in ("www",):
+    national = host in ("www.gov.cn", "gov.cn") or host.count(".") == 2 and not _is_local_host(host)
+    if doc["level"] == "central" and national:
         score += 0.3
-    if doc["level"] == "local" and host.startswith("www.gov.cn"):
+    if doc["level"] == "local" and host in ("www.gov.cn", "gov.cn"):
         score -= 0.5
     return score
+
+
+def _host(url: str) -> str:
+    return re.sub(r"^https?://", "", url).split("/")[0].lower()
+
+
+def _is_local_host(host: str) -> bool:
+    return bool(re.search(r"\.(bj|tj|he|sx|nm|ln|jl|hlj|sh|js|zj|ah|fj|jx|sd|ha|hb|hn|gd|gx|hi|cq|sc|gz|yn|xz|sn|gs|qh|nx|xj)\.gov\.cn$", host))
 
 
 # --------------------------------------------------------------------------- activities
@@ -947,7 +976,8 @@ def parse_interpretations(lines: list[Line], policies: list[dict], result: Parse
             "title": clean_spaces(title),
             "interprets": target["id"] if target else None,
             "publish_date": target.get("publish_date") if target else None,
-            "summary": paragraphs[0] if paragraphs else None,
+            "summary": next((q for q in paragraphs if len(q) >= 20 and not re.fullmatch(r"【[^】]*】", q)),
+                            paragraphs[0] if paragraphs else None),
             "text": "\n".join(paragraphs),
             "source_urls": urls,
             "categories": [],
