@@ -24,6 +24,7 @@ CJK_FONTS = (
 
 _APPENDIX_HEADING = re.compile(r"^\s*附件([一二])：\S*政策原文\s*$")
 _DOC_HEADING = re.compile(r"^\s*(\d{1,3})\s*[.．、]\s*\S")
+_DOC_HEADING_NUMBER = re.compile(r"\d{1,3}")
 
 
 @functools.cache
@@ -72,11 +73,12 @@ def front_matter() -> list[str]:
     return list(lines[:heading])
 
 
-def report_slice(central=(1, 2, 3), local=(1, 2, 3), with_front_matter=False) -> str:
+def report_slice(central=(1, 2, 3), local=(1, 2, 3), with_front_matter=False, rewrite=None) -> str:
     """A report holding only the chosen appendix documents (1-based numbers).
 
-    Documents keep their original numbers and text, so the parser handles
-    them exactly as in the full report.
+    Documents keep their text and are renumbered 1, 2, … as an appendix
+    numbers them, so the parser handles them exactly as in the full report.
+    `rewrite(appendix, number, text)` may edit a document's text.
     """
     lines = report_lines()
     docs = _appendix_documents()
@@ -86,9 +88,13 @@ def report_slice(central=(1, 2, 3), local=(1, 2, 3), with_front_matter=False) ->
             continue
         out.append(f"附件{appendix}：{'中央' if appendix == '一' else '地方'}政策原文")
         out.append("")
-        for number in chosen:
+        for seq, number in enumerate(chosen, start=1):
             a, b = docs[appendix][number - 1]
-            out.extend(lines[a:b])
+            heading = _DOC_HEADING_NUMBER.sub(str(seq), lines[a], count=1)
+            text = "\n".join([heading, *lines[a + 1 : b]])
+            if rewrite is not None:
+                text = rewrite(appendix, number, text)
+            out.append(text)
     return "\n".join(out) + "\n"
 
 
