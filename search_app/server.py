@@ -1,0 +1,80 @@
+"""Production serving with gunicorn.
+
+jieba's dictionary and the index are loaded once in the master process, before the
+workers fork, so workers share those pages and start answering at once instead of each
+spending seconds loading the dictionary on its first request.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from gunicorn.app.base import BaseApplication
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+
+
+class ServerError(Exception):
+    """The server cannot start for a reason the operator can fix; one line."""
+
+
+def default_workers() -> int:
+    # Search is CPU-bound: one worker per core, at least two so a slow export never
+    # blocks every other request.
+    return max(2, min(os.cpu_count() or 1, 8))
+
+
+class PolicySearchServer(BaseApplication):
+    def __init__(self, app, options: dict):
+        self.application = app
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            if key in self.cfg.settings and value is not None:
+                self.cfg.set(key, value)
+
+    def load(self):
+        return self.application
+
+
+def build_app(index_dir: str):
+    """Initialise jieba and open the index in this process, then create the app around them."""
+    from indexer.analysis import init_jieba
+    from search_app import create_app
+    from search_app.views.resources import IndexUnavailable, open_searcher
+
+    if not Path(index_dir).exists():
+        raise ServerError(f"索引目录 {index_dir} 不存在：请先运行 policy-search build --index-dir {index_dir}")
+    init_jieba()
+    try:
+        searcher = open_searcher(index_dir)
+        # Touch the index once so a broken or resource-mismatched index fails here, not
+        # on the first visitor's request.
+        searcher.status()
+    except IndexUnavailable as exc:
+        raise ServerError(str(exc)) from exc
+    return create_app({"INDEX_DIR": index_dir, "SEARCHER": searcher})
+
+
+def gunicorn_options(host: str, port: int, workers: int | None) -> dict:
+    return {
+        "bind": f"{host}:{port}",
+        "workers": workers or default_workers(),
+        "worker_class": "sync",
+        "timeout": 120,  # a full CSV export of a large result set may take a while
+        "graceful_timeout": 30,
+        "accesslog": "-",
+        "errorlog": "-",
+        "loglevel": "info",
+        "proc_name": "policy-search",
+        "preload_app": True,
+        "forwarded_allow_ips": "127.0.0.1",
+    }
+
+
+def serve(index_dir: str, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, workers: int | None = None) -> None:
+    app = build_app(index_dir)
+    PolicySearchServer(app, gunicorn_options(host, port, workers)).run()

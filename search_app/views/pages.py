@@ -1,0 +1,292 @@
+"""HTML pages: the search page, the document page and the query-language help."""
+from __future__ import annotations
+
+import calendar
+import re
+from datetime import date
+
+from flask import Blueprint, current_app, render_template, request, url_for
+
+from .formatting import citation, has_mark, safe_marks, source_reports, split_paragraphs
+from .params import (
+    FACETS,
+    FACETS_BY_NAME,
+    MAX_RESULT_WINDOW,
+    MONTH_FACET_NAMES,
+    SORTS,
+    SearchParams,
+    parse_search_args,
+    valid_doc_id,
+)
+from .resources import get_searcher
+from .searching import QueryError, find_document, related_documents, run_search
+
+bp = Blueprint("pages", __name__)
+
+# Facet values listed before the rest fold under "更多" (a <details>, so no script needed).
+FACET_VISIBLE = 8
+# Alternatives probed on a zero-result page; each costs one search.
+MAX_ALTERNATIVES = 6
+
+
+def register_template_helpers(app) -> None:
+    app.jinja_env.globals.update(
+        FACETS=FACETS,
+        SORTS=SORTS,
+        search_url=search_url,
+        site_name=lambda: current_app.config["SITE_NAME"],
+    )
+    app.jinja_env.filters["marks"] = safe_marks
+    app.jinja_env.filters["facet_label"] = facet_label
+    app.jinja_env.filters["cn_date"] = cn_date
+
+
+def search_url(query_string: str = "") -> str:
+    base = url_for("pages.search")
+    return f"{base}?{query_string}" if query_string else base
+
+
+def facet_label(value, name: str) -> str:
+    facet = FACETS_BY_NAME.get(name)
+    return facet.label_for(value) if facet else value
+
+
+def cn_date(iso: str | None) -> str:
+    if not iso:
+        return ""
+    m = re.match(r"^(\d{4})-(\d{2})-(\d{2})", iso)
+    if not m:
+        return iso
+    return f"{int(m.group(1))}年{int(m.group(2))}月{int(m.group(3))}日"
+
+
+@bp.get("/")
+def search():
+    params = parse_search_args(request.args)
+    searcher = get_searcher()
+    try:
+        result = run_search(searcher, params)
+    except QueryError as exc:
+        return render_template("search.html", params=params, result=None, query_error=str(exc)), 400
+
+    context = {
+        "params": params,
+        "result": result,
+        "facets": facet_views(result, params),
+        "histogram": histogram_view(result, params),
+        "chips": params.chips(),
+        "clear_all": params.cleared().query_string(),
+        "pages": pagination(result, params),
+        "sort_links": [
+            {"name": name, "label": label, "active": params.effective_sort == name,
+             "url": search_url(params.replace(sort=name, page=1).query_string())}
+            for name, label in SORTS
+        ],
+        "json_url": url_for("api.search") + _qs(params.query_string()),
+        "csv_url": url_for("exports.export_csv") + _qs(params.query_string(paging=False)),
+        "jsonl_url": url_for("exports.export_jsonl") + _qs(params.query_string(paging=False)),
+        "feed_url": url_for("exports.feed") + _qs(params.replace(sort=None).query_string(paging=False)),
+        "alternatives": [] if result["total"] else alternatives(searcher, params),
+        "past_end": bool(result["total"]) and not result["results"],
+    }
+    return render_template("search.html", **context)
+
+
+@bp.get("/doc/<doc_id>")
+def document(doc_id: str):
+    from search_app import error_response
+
+    if not valid_doc_id(doc_id):
+        return error_response(404, f"文档编号「{doc_id[:60]}」格式不正确。")
+    q = parse_search_args(request.args).q
+    searcher = get_searcher()
+    record = find_document(searcher, doc_id)
+    if record is None:
+        return error_response(404, f"没有编号为「{doc_id}」的文档：可能已从索引中移除。")
+
+    paragraphs = highlighted_paragraphs(searcher, record, q)
+    first_hit = next((i for i, p in enumerate(paragraphs) if has_mark(p)), None)
+    rendered = [
+        safe_marks(p, first_id="first-hit" if i == first_hit else None) for i, p in enumerate(paragraphs)
+    ]
+    related = related_documents(searcher, doc_id, current_app.config["RELATED_DOCUMENTS"])
+    return render_template(
+        "document.html",
+        doc=record,
+        q=q,
+        paragraphs=rendered,
+        first_hit=first_hit is not None,
+        citation=citation(record),
+        sources=source_reports(record),
+        related=related,
+        body_links=[(b, search_url(SearchParams().toggled("body", b).query_string()))
+                    for b in (record.get("bodies_canonical") or record.get("bodies") or [])],
+        region_link=(search_url(SearchParams().toggled("region", record["region"]).query_string())
+                     if record.get("region") else None),
+        json_url=url_for("api.document", doc_id=doc_id),
+        search_back=search_url(SearchParams(q=q).query_string()) if q else None,
+    )
+
+
+@bp.get("/help")
+def help_page():
+    return render_template("help.html")
+
+
+def _qs(query_string: str) -> str:
+    return f"?{query_string}" if query_string else ""
+
+
+def highlighted_paragraphs(searcher, record: dict, q: str) -> list[str]:
+    highlight = getattr(searcher, "highlight_text", None)
+    if q and callable(highlight):
+        try:
+            return list(highlight(record, q))
+        except QueryError:
+            pass
+    from html import escape
+
+    return [escape(p, quote=False) for p in split_paragraphs(record.get("text"))]
+
+
+def facet_views(result: dict, params: SearchParams) -> list[dict]:
+    """Plain dicts for the `_facet.html` partial: each value with the URL that toggles it."""
+    views = []
+    facets = result.get("facets") or {}
+    for facet in FACETS:
+        counts = facets.get(facet.name)
+        if counts is None:
+            continue
+        selected = set(params.filters.get(facet.name, ()))
+        values = []
+        seen = set()
+        for item in counts:
+            value = item["value"]
+            seen.add(value)
+            values.append({
+                "value": value,
+                "label": facet.label_for(value),
+                "count": item["count"],
+                "selected": value in selected,
+            })
+        # A selected value with no hits left still shows, ticked, so it can be unticked.
+        values.extend({"value": v, "label": facet.label_for(v), "count": 0, "selected": True}
+                      for v in params.filters.get(facet.name, ()) if v not in seen)
+        if not values:
+            continue
+        for v in values:
+            v["url"] = search_url(params.toggled(facet.name, v["value"]).query_string())
+        # Ticked values stay above the fold so the state is always visible.
+        head = [v for v in values if v["selected"]]
+        rest = [v for v in values if not v["selected"]]
+        visible = max(FACET_VISIBLE - len(head), 0)
+        views.append({
+            "name": facet.name,
+            "label": facet.label,
+            "filter_box": facet.filter_box and len(values) > FACET_VISIBLE,
+            "values": head + rest[:visible],
+            "more": rest[visible:],
+            "selected_count": len(head),
+        })
+    return views
+
+
+def histogram_view(result: dict, params: SearchParams) -> dict | None:
+    """Hits by publish month as SVG bar geometry; each bar links to that month's range."""
+    raw = result.get("histogram")
+    if raw is None:
+        facets = result.get("facets") or {}
+        raw = next((facets[n] for n in MONTH_FACET_NAMES if n in facets), None)
+    if not raw:
+        return None
+    months = []
+    for item in raw:
+        value = str(item.get("value") or item.get("month") or "")
+        m = re.match(r"^(\d{4})-(\d{1,2})", value)
+        if m and item.get("count"):
+            months.append((int(m.group(1)), int(m.group(2)), int(item["count"])))
+    if not months:
+        return None
+    months.sort()
+    peak = max(c for _, _, c in months)
+    bar_w, gap, height = 18, 4, 64
+    bars = []
+    for i, (year, month, count) in enumerate(months):
+        h = max(round(height * count / peak), 2)
+        first = date(year, month, 1).isoformat()
+        last = date(year, month, calendar.monthrange(year, month)[1]).isoformat()
+        bars.append({
+            "label": f"{year}年{month}月",
+            "count": count,
+            "x": i * (bar_w + gap),
+            "y": height - h,
+            "w": bar_w,
+            "h": h,
+            "selected": params.date_from == first and params.date_to == last,
+            "url": search_url(params.replace(date_from=first, date_to=last, page=1).query_string()),
+        })
+    return {
+        "bars": bars,
+        "width": len(bars) * (bar_w + gap) - gap,
+        "height": height,
+        "first": bars[0]["label"],
+        "last": bars[-1]["label"],
+    }
+
+
+def pagination(result: dict, params: SearchParams) -> dict | None:
+    total = min(result["total"], MAX_RESULT_WINDOW)
+    last = max((total + params.per_page - 1) // params.per_page, 1)
+    if last <= 1:
+        return None
+    current = params.page
+    numbers = sorted({1, last, *range(max(current - 2, 1), min(current + 2, last) + 1)})
+    items = []
+    previous = 0
+    for n in numbers:
+        if n - previous > 1:
+            items.append({"gap": True})
+        items.append({"number": n, "current": n == current,
+                      "url": search_url(params.replace(page=n).query_string())})
+        previous = n
+    return {
+        "items": items,
+        "prev": search_url(params.replace(page=current - 1).query_string()) if current > 1 else None,
+        "next": search_url(params.replace(page=current + 1).query_string()) if current < last else None,
+        "last": last,
+        "capped": result["total"] > MAX_RESULT_WINDOW,
+    }
+
+
+def alternatives(searcher, params: SearchParams) -> list[dict]:
+    """Ways out of a zero-result page, each probed so the page can say what it would give."""
+    candidates: list[tuple[str, SearchParams]] = []
+    for chip in params.chips():
+        candidates.append((f"去掉筛选「{chip['label']}：{chip['value']}」",
+                           _params_from_qs(chip["remove"])))
+    if params.has_filters:
+        candidates.append(("清除全部筛选条件", params.cleared()))
+    q = params.q.strip()
+    if '"' in q or "“" in q or "”" in q:
+        unquoted = re.sub(r'["“”]', " ", q).strip()
+        candidates.append((f"不加引号检索「{unquoted}」", params.replace(q=unquoted, page=1)))
+    words = [w for w in re.split(r"\s+", re.sub(r'["“”()（）]', " ", q)) if w and w.upper() != "OR"]
+    if len(words) > 1:
+        for i in range(len(words)):
+            fewer = " ".join(words[:i] + words[i + 1:])
+            candidates.append((f"少一个词：「{fewer}」", params.replace(q=fewer, page=1)))
+    out = []
+    for label, alt in candidates[:MAX_ALTERNATIVES]:
+        try:
+            total = run_search(searcher, alt.replace(page=1, per_page=1))["total"]
+        except QueryError:
+            continue
+        out.append({"label": label, "total": total, "url": search_url(alt.query_string())})
+    return out
+
+
+def _params_from_qs(query_string: str) -> SearchParams:
+    from werkzeug.datastructures import MultiDict
+    from urllib.parse import parse_qsl
+
+    return parse_search_args(MultiDict(parse_qsl(query_string, keep_blank_values=False)))

@@ -1,0 +1,32 @@
+"""The views' only calls into search_app.search, so pages, API and exports ask alike."""
+from __future__ import annotations
+
+from search_app.search import QueryError  # noqa: F401 - re-exported for the views
+
+from .params import SearchParams
+
+
+def run_search(searcher, params: SearchParams) -> dict:
+    return searcher.search(
+        params.q,
+        filters=params.search_filters(),
+        sort=params.effective_sort,
+        page=params.page,
+        per_page=params.per_page,
+    )
+
+
+def iter_records(searcher, params: SearchParams):
+    """Every record of the filtered result set (not just one page), full text included."""
+    return searcher.iter_results(params.q, params.search_filters(), params.effective_sort)
+
+
+def find_document(searcher, doc_id: str) -> dict | None:
+    try:
+        return searcher.get_document(doc_id)
+    except (KeyError, LookupError):
+        return None
+
+
+def related_documents(searcher, doc_id: str, n: int) -> list[dict]:
+    return list(searcher.more_like_this(doc_id, n) or [])
