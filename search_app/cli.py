@@ -32,9 +32,18 @@ def _load_corpus(data_dir: str):
     from indexer.corpus import CorpusError, load_corpus
 
     try:
-        return load_corpus(Path(data_dir))
+        corpus = load_corpus(Path(data_dir))
     except CorpusError as exc:
         fail(str(exc), EXIT_USAGE)
+    if corpus.skipped and not corpus.records:
+        first = corpus.skipped[0]
+        fail(f"no report could be read: {first['path']}: {first['reason']}")
+    return corpus
+
+
+def _exit_partial_if_skipped(corpus) -> None:
+    if corpus.skipped:
+        sys.exit(EXIT_PARTIAL)
 
 
 @click.group()
@@ -52,6 +61,7 @@ def export(data_dir: str) -> None:
     out = sys.stdout
     for record in corpus.records:
         out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    _exit_partial_if_skipped(corpus)
 
 
 @main.command()
@@ -67,6 +77,23 @@ def check(data_dir: str, as_json: bool) -> None:
         click.echo(json.dumps(report, ensure_ascii=False, indent=2))
     else:
         click.echo(render_quality_report(report))
+    _exit_partial_if_skipped(corpus)
+
+
+@main.command()
+@click.option("--index-dir", envvar="POLICY_SEARCH_INDEX_DIR", default=DEFAULT_INDEX_DIR, show_default=True,
+              help="Index root (also $POLICY_SEARCH_INDEX_DIR).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind; 0.0.0.0 exposes the server.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", default=None, type=click.IntRange(1, 64), help="Worker processes [default: one per core, at least 2].")
+def serve(index_dir: str, host: str, port: int, workers: int | None) -> None:
+    """Serve the web UI and JSON API with gunicorn."""
+    from search_app.server import ServerError, serve as run_server
+
+    try:
+        run_server(index_dir, host=host, port=port, workers=workers)
+    except ServerError as exc:
+        fail(str(exc), EXIT_USAGE)
 
 
 if __name__ == "__main__":  # pragma: no cover
