@@ -231,6 +231,9 @@ def parse_document(lines: list[Line], seq: int, level: str, meta_offset: int, re
         if ln.kind == "text":
             title_parts.append(ln.text)
     title = clean_spaces("".join(title_parts))
+    # a bracketed mark before the title (【解读】) labels the entry, it is not part of the title
+    labels = re.findall(r"^【([^】]{1,6})】", title)
+    title = re.sub(r"^【[^】]{1,6}】\s*", "", title)
 
     fields: dict[str, list[str]] = {}
     current = None
@@ -261,6 +264,7 @@ def parse_document(lines: list[Line], seq: int, level: str, meta_offset: int, re
         "level": level,
         "seq": seq,
         "title": title,
+        "labels": labels,
         "_raw_fields": {k: " ".join(v).strip() for k, v in fields.items()},
         "_raw_body_lines": [" ".join(v) for k, v in fields.items() if k == "发布部门"],
         "_body_field_lines": fields.get("发布部门", []),
@@ -383,7 +387,7 @@ def finish_policies(policies: list[dict], result: ParsedReport) -> None:
     # a stable field order makes exports diffable
     order = ["id", "kind", "level", "seq", "title", "doc_number", "doc_number_parts", "bodies",
              "bodies_canonical", "publish_date", "written_date", "region", "city", "doc_type",
-             "categories", "summary", "source_urls", "flags", "source", "text"]
+             "categories", "summary", "source_urls", "labels", "flags", "source", "text"]
     for i, p in enumerate(policies):
         policies[i] = {k: p.get(k) for k in order}
 

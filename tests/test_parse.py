@@ -214,3 +214,10 @@ def test_crlf_line_ends_parse_alike(parsed):
     assert [(r["id"], r["title"], r.get("doc_number")) for r in again.records] == [
         (r["id"], r["title"], r.get("doc_number")) for r in parsed.records
     ]
+
+
+def test_bracketed_mark_is_a_label_not_part_of_the_title(by_id):
+    c13 = by_id["2021-12-c13"]
+    assert c13["title"] == "关于开展气候投融资试点工作的通知"
+    assert c13["labels"] == ["解读"]
+    assert by_id["2021-12-c01"]["labels"] == []
