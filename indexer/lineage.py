@@ -25,11 +25,13 @@ CUES_TABLE = "lineage_cues.tsv"
 # the most specific relation any mention has.
 RELATIONS = ("interprets", "issues", "implements", "cites")
 
-_DOC_NUMBER_RE = re.compile(
-    r"(?P<agency>[\u4e00-\u9fff]{1,12})\s*[" + re.escape(OPEN_BRACKETS) + r"]\s*"
-    r"(?P<year>\d\s?\d\s?\d\s?\d)\s*[" + re.escape(CLOSE_BRACKETS) + r"]\s*"
-    r"第?\s*(?P<serial>\d(?:\s?\d){0,4})\s*号"
-)
+_YEAR_SERIAL = (r"[" + re.escape(OPEN_BRACKETS) + r"]\s*(?P<year>\d\s?\d\s?\d\s?\d)\s*["
+                + re.escape(CLOSE_BRACKETS) + r"]\s*第?\s*(?P<serial>\d(?:\s?\d){0,4})\s*号")
+_DOC_NUMBER_RE = re.compile(r"(?P<agency>[\u4e00-\u9fff]{1,12})\s*" + _YEAR_SERIAL)
+# Scanning a long text for the bracketed year first, then looking back for the agency code, is
+# much faster than trying an agency code at every character.
+_YEAR_SERIAL_RE = re.compile(_YEAR_SERIAL)
+_AGENCY_BEFORE_RE = re.compile(r"[\u4e00-\u9fff]{1,12}\s*$")
 _TITLE_RE = re.compile(r"《([^《》\n]{1,160})》")
 # A 文号 that follows a title, inside the bracket that comes right after it; 《X》的通知（…） when
 # the title marks only the attachment of 关于印发《X》的通知.
@@ -197,7 +199,12 @@ def extract_references(text: str, *, title: str | None = None,
             "offset": start,
         })
 
-    for m in _DOC_NUMBER_RE.finditer(text):
+    for hit in _YEAR_SERIAL_RE.finditer(text):
+        window = max(0, hit.start() - 16)
+        run = _AGENCY_BEFORE_RE.search(text, window, hit.start())
+        m = run and _DOC_NUMBER_RE.match(text, run.start())
+        if not m:
+            continue
         number, start = _doc_number_of(m)
         if not number or any(a <= start < b for a, b in consumed):
             continue
@@ -513,9 +520,12 @@ def _names_record(title: str, record: dict) -> bool:
 
 def _interpretation_refs(record: dict, catalogue: _Catalogue) -> list[dict]:
     """The 'interprets' link of an interpretation record (its `interprets` field, else the policy
-    its title names) and of a 【解读】 document that names another document."""
+    its title names) and of a document labelled 解读 (【解读】 before its title) that names
+    another document. The report labels some policies so that carry their own full text: their
+    title names themselves, and they get no link."""
     title = record.get("title") or ""
-    marked = bool(_INTERPRETATION_MARK_RE.match(title))
+    marked = bool(_INTERPRETATION_MARK_RE.match(title)) or any(
+        "解读" in label for label in record.get("labels") or ())
     if record.get("kind") != "interpretation" and not marked:
         return []
     target = record.get("interprets")

@@ -325,3 +325,22 @@ def test_summary_counts_add_up():
     assert sum(summary["by_relation"].values()) == summary["links"]
     for key, parent in lin["parents"].items():
         assert parent["cited_by_count"] == len(lin["cited_by"][key])
+
+
+def test_interpretation_without_its_policy_id_links_by_title():
+    policy = record("2021-12-c14")
+    extra = [
+        {"id": "test-int", "kind": "interpretation", "interprets": None,
+         "title": f"交通运输部{policy['title']}", "text": "【政策提要】规划指出：加快建设交通强国。"},
+        {"id": "test-labelled", "kind": "policy", "level": "central", "labels": ["解读"],
+         "title": policy["title"], "doc_number": None, "text": "解读文章。"},
+    ]
+    for one in extra:
+        lin = resolve_references(list(records()) + [one])
+        (link,) = lin["cites"][one["id"]]
+        assert link["target_id"] == policy["id"] and link["relation"] == "interprets"
+    # Labelled 解读 in this report, the documents carry their own text: no link to themselves.
+    labelled = [r for r in records() if "解读" in (r.get("labels") or [])]
+    assert labelled
+    for r in labelled:
+        assert all(link["relation"] != "interprets" for link in lineage()["cites"][r["id"]])
