@@ -556,12 +556,33 @@ def lookup(lineage: dict, value: str | None) -> str | None:
 def cite_keys(lineage: dict, record_id: str) -> list[str]:
     """Every value under which a `cites=` filter should find `record_id`: for each parent its
     key, its record id, its 文号 and its title key."""
+    return link_keys(lineage["cites"].get(record_id, []))
+
+
+def link_keys(links: list[dict]) -> list[str]:
+    """The filter keys of a list of links (a record's `cites`, see `annotate`)."""
     keys: list[str] = []
-    for link in lineage["cites"].get(record_id, []):
+    for link in links:
         for k in (link["key"], link["target_id"], link["doc_number"], title_key(link["title"])):
             if k and k not in keys:
                 keys.append(k)
     return keys
+
+
+def annotate(records: list[dict], lineage: dict | None = None) -> list[dict]:
+    """Copies of `records` carrying their lineage: `cites` (links as in resolve_references),
+    `cited_by` (the records citing this one) and `siblings` (see `siblings`). A corpus-wide
+    property stored per record, so that a record is re-indexed whenever its links change."""
+    lineage = lineage if lineage is not None else resolve_references(records)
+    annotated = []
+    for r in records:
+        annotated.append(dict(
+            r,
+            cites=[dict(link) for link in lineage["cites"].get(r["id"], [])],
+            cited_by=[dict(entry) for entry in lineage["cited_by"].get(r["id"], [])],
+            siblings=siblings(lineage, r["id"]),
+        ))
+    return annotated
 
 
 def cited_by(lineage: dict, value: str) -> list[dict]:

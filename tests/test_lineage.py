@@ -7,8 +7,8 @@ import re
 import pytest
 
 from indexer.lineage import (
-    cite_keys, cited_by, cited_by_region, extract_references, filter_key, lineage_summary, lookup,
-    resolve_references, siblings, title_key,
+    annotate, cite_keys, cited_by, cited_by_region, extract_references, filter_key, lineage_summary,
+    link_keys, lookup, resolve_references, siblings, title_key,
 )
 from indexer.parse import parse_report
 from indexer.readers import read_report
@@ -344,3 +344,18 @@ def test_interpretation_without_its_policy_id_links_by_title():
     assert labelled
     for r in labelled:
         assert all(link["relation"] != "interprets" for link in lineage()["cites"][r["id"]])
+
+
+def test_annotated_records_carry_their_links():
+    lin = lineage()
+    annotated = {r["id"]: r for r in annotate(list(records()), lin)}
+    assert set(annotated) == {r["id"] for r in records()}
+    assert all("cites" not in r for r in records())
+    yunnan = annotated[local("云南省", "科学绿化")["id"]]
+    assert GREENING in link_keys(yunnan["cites"])
+    assert link_keys(yunnan["cites"]) == cite_keys(lin, yunnan["id"])
+    assert {d["region"] for g in yunnan["siblings"] for d in g["documents"]} >= {"内蒙古自治区", "广东省"}
+    plan = annotated[local("江西省", "综合交通运输体系")["id"]]
+    assert [c["id"] for c in plan["cited_by"]] == [c["id"] for c in lin["cited_by"][plan["id"]]]
+    # Annotating again from scratch gives the same links.
+    assert annotate(list(records())) == list(annotated.values())
