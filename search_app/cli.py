@@ -96,5 +96,153 @@ def serve(index_dir: str, host: str, port: int, workers: int | None) -> None:
         fail(str(exc), EXIT_USAGE)
 
 
+# --------------------------------------------------------------------------- index builds
+
+_BUILD_EXIT = {
+    "ok": EXIT_OK,
+    "unchanged": EXIT_OK,
+    "partial": EXIT_PARTIAL,
+    "refused": EXIT_REFUSED,
+    "failed": EXIT_FAILED,
+    "bad_input": EXIT_USAGE,
+    "locked": EXIT_LOCKED,
+}
+
+
+def _build_progress(tty: bool):
+    """A bar on a terminal; timestamped log lines for cron and systemd."""
+    from datetime import datetime
+
+    from indexer.build import Progress
+
+    class CliProgress(Progress):
+        wants_detail = tty
+
+        def __init__(self) -> None:
+            self.bar = None
+
+        def stage(self, name: str, message: str) -> None:
+            if tty:
+                click.echo(message, err=True)
+            else:
+                click.echo(f"{datetime.now().strftime('%Y-%m-%d %H:%M:%S')} build: {message}", err=True)
+
+        def start(self, total: int, label: str) -> None:
+            if tty and total:
+                self.bar = click.progressbar(length=total, label=label, file=sys.stderr, show_pos=True)
+                self.bar.__enter__()
+
+        def advance(self, n: int = 1) -> None:
+            if self.bar is not None:
+                self.bar.update(n)
+
+        def finish(self) -> None:
+            if self.bar is not None:
+                self.bar.__exit__(None, None, None)
+                self.bar = None
+
+    return CliProgress()
+
+
+@main.command()
+@click.option("--data-dir", envvar="POLICY_SEARCH_DATA_DIR", default=DEFAULT_DATA_DIR, show_default=True,
+              help="Directory with reports/ (also $POLICY_SEARCH_DATA_DIR).")
+@click.option("--index-dir", envvar="POLICY_SEARCH_INDEX_DIR", default=DEFAULT_INDEX_DIR, show_default=True,
+              help="Index root, created if missing (also $POLICY_SEARCH_INDEX_DIR).")
+@click.option("--full", is_flag=True, help="Rebuild every document, not only new and changed ones.")
+@click.option("--force", is_flag=True, help="Go live even if the document count drops more than --max-drop.")
+@click.option("--max-drop", envvar="POLICY_SEARCH_MAX_DROP", type=click.FloatRange(0, 1), default=0.2,
+              show_default=True, help="Largest allowed drop in documents against the live generation.")
+@click.option("--keep", envvar="POLICY_SEARCH_KEEP", type=click.IntRange(2, 100), default=3, show_default=True,
+              help="Generations kept for rollback.")
+@click.option("--if-missing", is_flag=True, help="Build only when there is no live generation yet.")
+def build(data_dir: str, index_dir: str, full: bool, force: bool, max_drop: float, keep: int,
+          if_missing: bool) -> None:
+    """Build a new index generation from the reports and switch to it.
+
+    Exit codes: 0 ok, 1 failed (nothing changed), 2 usage, 3 built with skipped
+    files, 4 refused by validation, 75 another build is running.
+    """
+    from indexer.build import build as run_build
+
+    result = run_build(Path(data_dir), Path(index_dir), full=full, force=force, keep=keep, max_drop=max_drop,
+                       if_missing=if_missing, progress=_build_progress(sys.stderr.isatty()))
+    for warning in result.warnings:
+        if "\n" not in warning.strip():
+            click.echo(f"warning: {warning}", err=True)
+    for entry in result.skipped:
+        click.echo(f"skipped: {entry['path']}: {entry['reason']}", err=True)
+    code = _BUILD_EXIT[result.outcome]
+    if code in (EXIT_OK, EXIT_PARTIAL):
+        click.echo(result.message)
+        sys.exit(code)
+    fail(result.message, code)
+
+
+@main.command()
+@click.option("--index-dir", envvar="POLICY_SEARCH_INDEX_DIR", default=DEFAULT_INDEX_DIR, show_default=True,
+              help="Index root (also $POLICY_SEARCH_INDEX_DIR).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable status.")
+def status(index_dir: str, as_json: bool) -> None:
+    """The live generation, its age and sources, and the last build attempt.
+
+    Exits 1 when there is no live generation.
+    """
+    from indexer.build import index_status
+
+    info = index_status(Path(index_dir))
+    if as_json:
+        click.echo(json.dumps(info, ensure_ascii=False, indent=2))
+    else:
+        click.echo(_render_status(info))
+    sys.exit(EXIT_OK if info["live"] else EXIT_FAILED)
+
+
+def _render_status(info: dict) -> str:
+    lines = [f"index root   {info['index_root']}"]
+    live = info["live"]
+    if live is None:
+        lines.append("live         none (run: policy-search build)")
+    else:
+        kinds = ", ".join(f"{k} {n}" for k, n in (live["documents_by_kind"] or {}).items())
+        lines.append(f"live         {live['build_id']}, built {live['built_at']} ({live['age']} ago), "
+                     f"{live['mode']} build in {live['duration_s']} s")
+        lines.append(f"documents    {live['documents']} ({kinds})")
+        for n, source in enumerate(live["sources"]):
+            label = "sources" if n == 0 else ""
+            lines.append(f"{label:<12} {source['path']}  {source['records']} records  "
+                         f"sha256 {source['sha256'][:12]}")
+        for entry in live["skipped"]:
+            lines.append(f"{'':<12} skipped {entry['path']}: {entry['reason']}")
+    gens = ", ".join(g["build_id"] + (" (live)" if g["live"] else "") for g in info["generations"])
+    lines.append(f"generations  {gens or 'none'}")
+    last = info["last_build"]
+    if last:
+        when = last.get("finished_at") or last.get("started_at")
+        lines.append(f"last build   {last['outcome']} at {when}: {last.get('message', '')}".rstrip(": "))
+    for problem in info["problems"]:
+        lines.append(f"problem      {problem}")
+    return "\n".join(lines)
+
+
+@main.command()
+@click.option("--index-dir", envvar="POLICY_SEARCH_INDEX_DIR", default=DEFAULT_INDEX_DIR, show_default=True,
+              help="Index root (also $POLICY_SEARCH_INDEX_DIR).")
+@click.option("--to", "target", default=None, help="Generation to switch to [default: the one before the live one].")
+@click.option("--force", is_flag=True, help="Switch even to a generation built with other analysis resources.")
+def rollback(index_dir: str, target: str | None, force: bool) -> None:
+    """Switch the live index back to an earlier generation."""
+    from indexer.build import BuildLocked, RollbackError, live_build_id, rollback as run_rollback
+
+    was = live_build_id(Path(index_dir))
+    try:
+        now = run_rollback(Path(index_dir), target, force=force)
+    except BuildLocked as exc:
+        fail(str(exc), EXIT_LOCKED)
+    except RollbackError as exc:
+        fail(str(exc), EXIT_FAILED)
+    click.echo(f"generation {now} is live (was {was})")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
