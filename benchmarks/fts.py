@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import re
 import sqlite3
-import time
 from pathlib import Path
 
-from . import querysets, stats
+from . import stats
 
 WORD_COLUMNS = ("title", "summary", "text", "bodies", "doc_number")
 WEIGHTS = (4.0, 2.0, 1.0, 1.5, 1.5)  # the Whoosh schema's field weights, same order
@@ -179,38 +177,10 @@ class FtsSearcher:
 
 
 def run(args: dict) -> dict:
-    """Build the FTS5 database of one scale's corpus and time the query set on it."""
+    """Build the FTS5 database of one scale's corpus (kept for the query timings)."""
     from . import synth
 
     records = synth.corpus(synth.real_records(), args["scale"], args["seed"])
     path = Path(args["work"]) / f"fts-{args['scale']}.sqlite"
-    build = build_db(path, records)
-    searcher = FtsSearcher(path)
-    queries = querysets.build_queries(records)
-    timings = time_queries(searcher.search, queries, args.get("rounds", 5), args["seed"])
-    path.unlink(missing_ok=True)
-    return {"scale": args["scale"], "build": build, "queries": timings, "peak_rss_mb": stats.peak_rss_mb()}
-
-
-def time_queries(search, queries: dict[str, list[dict]], rounds: int, seed: int, per_page: int = 20) -> dict:
-    """Run every query once untimed (warm-up), then `rounds` times in shuffled order;
-    latencies by type and totals (hit counts) per query for cross-checking."""
-    items = [(kind, q) for kind, qs in queries.items() for q in qs]
-    hits = {}
-    with stats.clock() as warm:
-        for kind, q in items:
-            result = search(q["q"], q["filters"], q["sort"], q["page"], per_page)
-            hits[f"{kind}:{q['q']}:{json.dumps(q['filters'], ensure_ascii=False)}:{q['sort']}:{q['page']}"] = \
-                result.get("total")
-    latencies: dict[str, list[float]] = {kind: [] for kind in queries}
-    rng = random.Random(seed)
-    for _ in range(rounds):
-        order = list(items)
-        rng.shuffle(order)
-        for kind, q in order:
-            t0 = time.perf_counter()
-            search(q["q"], q["filters"], q["sort"], q["page"], per_page)
-            latencies[kind].append(time.perf_counter() - t0)
-    every = [x for values in latencies.values() for x in values]
-    return {"by_type": {kind: stats.summarize_ms(values) for kind, values in latencies.items()},
-            "all": stats.summarize_ms(every), "warm_up_wall_s": round(warm.wall, 3), "hits": hits}
+    return {"scale": args["scale"], "build": build_db(path, records), "path": str(path),
+            "peak_rss_mb": stats.peak_rss_mb()}
