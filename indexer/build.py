@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from indexer import lineage
 from indexer.corpus import Corpus, CorpusError, SourceFile, load_corpus
 
 CURRENT = "CURRENT"
@@ -160,9 +161,18 @@ def _parse_iso(text: str | None) -> datetime | None:
         return None
 
 
-def new_build_id(moment: datetime | None = None) -> str:
-    moment = moment or _now()
-    return f"{moment.strftime('%Y%m%dT%H%M%SZ')}-{os.urandom(2).hex()}"
+def new_build_id(index_root) -> str:
+    """A timestamp to the millisecond, later than every generation there is:
+    names sort in build order (builds never overlap: they hold the lock)."""
+    root = generations_dir(index_root)
+    existing = [p.name.removeprefix(TMP_PREFIX) for p in root.iterdir()] if root.is_dir() else []
+    latest = max(existing, default="")
+    while True:
+        moment = _now()
+        build_id = f"{moment.strftime('%Y%m%dT%H%M%S')}.{moment.microsecond // 1000:03d}Z"
+        if build_id > latest:
+            return build_id
+        time.sleep(0.001)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -511,7 +521,7 @@ class _Build:
         self.progress = progress
         self.started = _now()
         self.clock = time.monotonic()
-        self.build_id = new_build_id(self.started)
+        self.build_id = new_build_id(index_root)
         self.tmp = generations_dir(index_root) / f"{TMP_PREFIX}{self.build_id}"
         self.stages: dict[str, float] = {}  # seconds spent in each stage
         self._current: tuple[str, float] | None = None
@@ -564,6 +574,9 @@ class _Build:
         full_reason = self._full_reason(previous, versions, old_versions)
         cache = previous.files if old_versions.get("pipeline") == versions["pipeline"] and not self.full else {}
         corpus = load_corpus(self.data_dir, cache=cache, fallback=previous.files)
+        # References between documents are stored on each record before hashing,
+        # so a record whose links change is re-indexed too.
+        corpus.records = lineage.annotate(corpus.records)
         for entry in corpus.skipped:
             self.progress.stage("skip", f"skipped {entry['path']}: {entry['reason']}")
         if not corpus.records:
@@ -642,7 +655,7 @@ class _Build:
             self.stage("index", f"updating generation {previous.build_id}: {len(records)} documents to index, "
                                 f"{len(to_remove_ids)} to remove")
             _copy_index(previous.path, self.tmp)
-        parts = _slices(records, 8) if self.progress.wants_detail and len(records) > 8 else [records]
+        parts = _slices(records, 8) if self.progress.wants_detail and len(records) > 1 else [records]
         self.progress.start(len(records), "indexing")
         for n, part in enumerate(parts):
             if n == 0 and full_reason:

@@ -13,6 +13,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / "data" / "reports" / "2021-12_基建PPP政策月报.txt"
+# File names for slices standing in for two monthly reports.
+REPORT_A = "2021-12_基建PPP政策月报.txt"
+REPORT_B = "2022-01_基建PPP政策月报.txt"
 
 # TrueType-outline CJK fonts (fonts-wqy-zenhei, fonts-arphic-*); the CFF-based
 # Noto CJK collections cannot be embedded by fpdf2 with usable text.
@@ -96,6 +99,34 @@ def report_slice(central=(1, 2, 3), local=(1, 2, 3), with_front_matter=False, re
                 text = rewrite(appendix, number, text)
             out.append(text)
     return "\n".join(out) + "\n"
+
+
+def make_data_dir(base: Path, files: dict) -> Path:
+    """base/data/reports/ holding `files` (name → text, or bytes as they are)."""
+    reports = base / "data" / "reports"
+    reports.mkdir(parents=True)
+    for name, content in files.items():
+        path = reports / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+    return base / "data"
+
+
+def next_month(text: str) -> str:
+    """The same documents as if issued a month later: another report's policies."""
+    return re.sub(r"2021(\s*)年(\s*)12(\s*)月", r"2022\1年\2 1\3月", text)
+
+
+def january_report(central=(4, 5, 16), local=(22,), reprinted=(("一", 4),)) -> str:
+    """A later report: new documents, and some of December's reprinted unchanged."""
+    return report_slice(
+        central=central,
+        local=local,
+        rewrite=lambda appendix, number, text: text if (appendix, number) in reprinted else next_month(text),
+    )
 
 
 def document_text(appendix: str, number: int) -> str:

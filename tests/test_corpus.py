@@ -3,33 +3,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 
 import pytest
 
 from indexer.corpus import CorpusError, load_corpus
-from tests.report_slices import make_pdf, report_slice
-
-REPORT_A = "2021-12_基建PPP政策月报.txt"
-REPORT_B = "2022-01_基建PPP政策月报.txt"
-
-
-def make_data_dir(tmp_path, files: dict) -> object:
-    reports = tmp_path / "data" / "reports"
-    reports.mkdir(parents=True)
-    for name, content in files.items():
-        path = reports / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content, encoding="utf-8")
-    return tmp_path / "data"
-
-
-def next_month(text: str) -> str:
-    """The same documents as if issued a month later: another report's policies."""
-    return re.sub(r"2021(\s*)年(\s*)12(\s*)月", r"2022\1年\2 1\3月", text)
+from tests.report_slices import REPORT_A, REPORT_B, january_report, make_data_dir, make_pdf, report_slice
 
 
 @pytest.fixture(scope="module")
@@ -100,15 +78,6 @@ def test_pdf_report(tmp_path, slice_a):
     squeeze = lambda s: "".join(s.split())  # noqa: E731
     for a, b in zip(from_pdf.records, from_txt.records):
         assert squeeze(a["text"]) == squeeze(b["text"])
-
-
-def january_report(central=(4, 5, 16), local=(22,), reprinted=(("一", 4),)) -> str:
-    """A later report: new documents, and some of December's reprinted unchanged."""
-    return report_slice(
-        central=central,
-        local=local,
-        rewrite=lambda appendix, number, text: text if (appendix, number) in reprinted else next_month(text),
-    )
 
 
 def test_same_policy_in_two_reports(tmp_path, slice_a):

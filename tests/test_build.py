@@ -1,0 +1,451 @@
+"""Index builds on temporary data directories made from slices of the real report.
+
+Builds run for real: in-process where only the outcome matters, as
+`policy-search` subprocesses where exit codes, locks and kill -9 matter.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from whoosh import qparser
+from whoosh.query import Phrase
+
+from indexer import build as B
+from indexer import indexing, schema
+from indexer.analysis import char_grams
+from indexer.corpus import load_corpus
+from tests.report_slices import (REPORT_A, REPORT_B, ROOT, january_report, make_data_dir, make_pdf,
+                                 report_slice)
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+SLICE_A = dict(central=(2, 4, 8), local=(1, 19))
+
+
+# --------------------------------------------------------------------------- helpers
+
+def policy_search(*args, env=None, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "search_app.cli", *map(str, args)], cwd=ROOT,
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, **(env or {})}, **kwargs)
+
+
+def start_paused_build(data: Path, root: Path, stage: str, marker: Path, *extra) -> subprocess.Popen:
+    env = {**os.environ, B.PAUSE_ENV: stage, B.PAUSE_FILE_ENV: str(marker)}
+    proc = subprocess.Popen([sys.executable, "-m", "search_app.cli", "build", "--data-dir", str(data),
+                             "--index-dir", str(root), *extra], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120  # a guard against hanging, not a measurement
+    while not marker.exists():
+        if proc.poll() is not None:
+            raise AssertionError(f"build ended before stage {stage}: {proc.communicate()}")
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError(f"build never reached stage {stage}")
+        time.sleep(0.02)
+    return proc
+
+
+def served(root: Path) -> dict[str, dict]:
+    """Every document the live generation serves: id → stored record."""
+    gen = B.live_generation(root)
+    assert gen is not None, "no live generation"
+    ix = indexing.open_index(gen)
+    try:
+        with ix.searcher() as searcher:
+            return {f["id"]: json.loads(f["record"]) for f in searcher.all_stored_fields()}
+    finally:
+        ix.close()
+
+
+def assert_serves(root: Path, records: list[dict]) -> None:
+    """The live generation finds each record by id and by the words of its title."""
+    gen = B.live_generation(root)
+    ix = indexing.open_index(gen)
+    try:
+        with ix.searcher() as searcher:
+            parser = qparser.QueryParser("title", schema.SCHEMA)
+            for record in records:
+                stored = searcher.document(id=record["id"])
+                assert stored is not None, f"{record['id']} is not served"
+                assert json.loads(stored["record"])["title"] == record["title"]
+                hits = searcher.search(parser.parse(record["title"]), limit=None)
+                assert record["id"] in {h["id"] for h in hits}, f"{record['id']} not found by its title"
+    finally:
+        ix.close()
+
+
+def containing(root: Path, needle: str) -> set[str]:
+    """Ids of the live documents whose text contains `needle` (the n-gram phrase)."""
+    gen = B.live_generation(root)
+    ix = indexing.open_index(gen)
+    try:
+        with ix.searcher() as searcher:
+            query = Phrase("text" + schema.NGRAM_SUFFIX, char_grams(needle))
+            return {h["id"] for h in searcher.search(query, limit=None)}
+    finally:
+        ix.close()
+
+
+def debris(root: Path) -> list[str]:
+    found = [str(p.relative_to(root)) for p in root.rglob(f"*{B.TMP_PREFIX}*")]
+    found += [p.name for p in (root / B.GENERATIONS).iterdir() if not (p / B.ACTIVATED).exists()]
+    return found
+
+
+def corpus_records(data: Path) -> list[dict]:
+    return load_corpus(data).records
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory):
+    """Report A built once; tests work on copies."""
+    where = tmp_path_factory.mktemp("base")
+    data = make_data_dir(where, {REPORT_A: report_slice(**SLICE_A)})
+    root = where / "index"
+    result = B.build(data, root)
+    assert result.outcome == "ok", result.message
+    return data, root
+
+
+@pytest.fixture
+def site(base, tmp_path):
+    data, root = base
+    shutil.copytree(data, tmp_path / "data")
+    shutil.copytree(root, tmp_path / "index")
+    return tmp_path / "data", tmp_path / "index"
+
+
+def add_report_b(data: Path) -> None:
+    (data / "reports" / REPORT_B).write_text(january_report(), encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- first build, manifest, status
+
+def test_first_build_creates_the_index_root(tmp_path):
+    data = make_data_dir(tmp_path, {REPORT_A: report_slice(**SLICE_A)})
+    root = tmp_path / "var" / "index"  # does not exist yet
+    run = policy_search("build", "--data-dir", data, "--index-dir", root)
+    assert run.returncode == 0, run.stderr
+    assert re.search(r"generation \S+ is live: 5 documents", run.stdout)
+    live = B.live_build_id(root)
+    gen = root / "generations" / live
+    manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
+    raw = (data / "reports" / REPORT_A).read_bytes()
+    import hashlib
+
+    assert manifest["build_id"] == live
+    assert manifest["mode"] == "full" and manifest["full_reason"] == "no live generation"
+    assert manifest["documents"] == 5 and manifest["documents_by_kind"] == {"policy": 5}
+    assert [(s["path"], s["sha256"], s["size"]) for s in manifest["sources"]] == [
+        (REPORT_A, hashlib.sha256(raw).hexdigest(), len(raw))
+    ]
+    assert manifest["started_at"] <= manifest["finished_at"] and manifest["duration_s"] > 0
+    from indexer import analysis
+
+    assert manifest["resources"]["analysis"] == analysis.resources_version()
+    assert all(q["found"] for q in manifest["validation"]["smoke_queries"])
+    assert set(manifest["record_hashes"]) == {r["id"] for r in corpus_records(data)}
+    assert_serves(root, corpus_records(data))
+    last = json.loads((root / "last_build.json").read_text(encoding="utf-8"))
+    assert last["outcome"] == "ok" and last["live_generation"] == live and last["documents"] == 5
+    # Plain log lines when not on a terminal.
+    assert re.search(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d build: validating", run.stderr, re.M)
+
+
+def test_status(site):
+    data, root = site
+    info = B.index_status(root)
+    live = info["live"]
+    assert live["build_id"] == B.live_build_id(root)
+    assert live["documents"] == 5 and live["documents_by_kind"] == {"policy": 5}
+    assert live["sources"][0]["path"] == REPORT_A and live["sources"][0]["records"] == 5
+    assert live["age_seconds"] >= 0 and live["age"].endswith(("s", "min", "h", "d"))
+    assert info["last_build"]["outcome"] == "ok"
+    assert info["generations"] == [{"build_id": live["build_id"], "built_at": live["built_at"], "documents": 5,
+                                    "live": True}]
+    run = policy_search("status", "--index-dir", root)
+    assert run.returncode == 0
+    assert f"live         {live['build_id']}" in run.stdout
+    assert "documents    5 (policy 5)" in run.stdout
+    assert REPORT_A in run.stdout and "last build   ok" in run.stdout
+    as_json = json.loads(policy_search("status", "--index-dir", root, "--json").stdout)
+    assert as_json["live"]["build_id"] == live["build_id"]
+    empty = policy_search("status", "--index-dir", root.parent / "nothing")
+    assert empty.returncode == 1 and "live         none" in empty.stdout
+
+
+def test_if_missing_builds_only_once(tmp_path):
+    data = make_data_dir(tmp_path, {REPORT_A: report_slice(central=(2,), local=())})
+    root = tmp_path / "index"
+    first = policy_search("build", "--if-missing", "--data-dir", data, "--index-dir", root)
+    assert first.returncode == 0 and "is live" in first.stdout
+    live = B.live_build_id(root)
+    add_report_b(data)
+    again = policy_search("build", "--if-missing", "--data-dir", data, "--index-dir", root)
+    assert again.returncode == 0 and "already built" in again.stdout
+    assert B.live_build_id(root) == live and B.list_generations(root) == [live]
+
+
+# --------------------------------------------------------------------------- incremental builds
+
+def test_incremental_add_change_and_remove(site):
+    data, root = site
+    first = B.live_build_id(root)
+
+    add_report_b(data)
+    added = B.build(data, root)
+    assert added.outcome == "ok", added.message
+    m = added.manifest
+    assert m["mode"] == "incremental" and m["base_generation"] == first
+    # Three new documents; one of A's documents gained B as a second source.
+    assert m["changes"] == {"added": 3, "changed": 1, "removed": 0, "unchanged": 4}
+    assert {s["path"]: s["status"] for s in m["sources"]} == {REPORT_A: "cached", REPORT_B: "parsed"}
+    records = corpus_records(data)
+    assert set(served(root)) == {r["id"] for r in records}
+    assert_serves(root, records)
+    merged = served(root)["2021-12-c02"]
+    assert [s["report"] for s in merged["sources"]] == [REPORT_A, REPORT_B]
+
+    # Change one document's text.
+    path = data / "reports" / REPORT_A
+    text = path.read_text(encoding="utf-8")
+    old_phrase = "计划单列市"
+    target = next(r for r in records if old_phrase in r["text"] and r["id"].startswith("2021-12-c"))
+    assert old_phrase in text
+    path.write_text(text.replace(old_phrase, "计划单列市和新区", 1), encoding="utf-8")
+    changed = B.build(data, root)
+    assert changed.outcome == "ok", changed.message
+    assert changed.manifest["changes"]["changed"] >= 1 and changed.manifest["changes"]["added"] == 0
+    assert changed.manifest["changes"]["unchanged"] >= 6
+    assert "计划单列市和新区" in served(root)[target["id"]]["text"]
+    assert target["id"] in containing(root, "计划单列市和新区")
+    assert {s["path"]: s["status"] for s in changed.manifest["sources"]} == {REPORT_A: "parsed", REPORT_B: "cached"}
+
+    # Remove report B: its three documents go, the shared one keeps report A only.
+    (data / "reports" / REPORT_B).unlink()
+    removed = B.build(data, root, max_drop=0.5)
+    assert removed.outcome == "ok", removed.message
+    assert removed.manifest["changes"]["removed"] == 3
+    assert set(served(root)) == {r["id"] for r in corpus_records(data)}
+    assert "sources" not in served(root)["2021-12-c02"]
+
+    # Nothing changed: no new generation.
+    gens = B.list_generations(root)
+    same = B.build(data, root)
+    assert same.outcome == "ok" and "no changes" in same.message
+    assert B.list_generations(root) == gens
+
+
+def test_full_rebuild_on_request_and_on_new_analysis_resources(site):
+    data, root = site
+    full = B.build(data, root, full=True)
+    assert full.manifest["mode"] == "full" and full.manifest["full_reason"] == "--full"
+    assert full.manifest["changes"]["added"] == 5
+    # The live generation as an older release left it: built with other resources.
+    gen = B.live_generation(root)
+    manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
+    manifest["resources"]["analysis"] = "0123456789abcdef"
+    (gen / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    stamp = json.loads((gen / indexing.STAMP_FILE).read_text(encoding="utf-8"))
+    stamp["resources_version"] = "0123456789abcdef"
+    (gen / indexing.STAMP_FILE).write_text(json.dumps(stamp), encoding="utf-8")
+    add_report_b(data)
+    result = B.build(data, root)
+    assert result.outcome == "ok", result.message
+    assert result.manifest["mode"] == "full"
+    assert result.manifest["full_reason"].startswith("analysis resources changed (0123456789abcdef")
+    assert_serves(root, corpus_records(data))
+
+
+def test_keep_last_generations(site):
+    data, root = site
+    ids = [B.live_build_id(root)]
+    for n, central in enumerate(((5,), (5, 16), (16,))):
+        (data / "reports" / REPORT_B).write_text(january_report(central=central, reprinted=()), encoding="utf-8")
+        result = B.build(data, root, keep=2, max_drop=1)
+        assert result.outcome == "ok", result.message
+        ids.append(result.build_id)
+    assert B.list_generations(root) == ids[-2:]
+    assert not debris(root)
+
+
+# --------------------------------------------------------------------------- inputs
+
+def test_gbk_pdf_and_jsonl_reports(tmp_path):
+    central = report_slice(central=(2, 4), local=()).replace("\u2003", "\u3000")
+    local_pdf = make_pdf(january_report(central=(), local=(1, 22), reprinted=()), tmp_path / "b.pdf")
+    extra = {"id": "ext-1", "kind": "activity", "title": "城市更新项目推介会", "text": "推介会介绍了城市更新试点项目。",
+             "publish_date": "2022-01-20"}
+    data = make_data_dir(tmp_path, {
+        REPORT_A: central.encode("gbk"),
+        "2022-01_基建PPP政策月报.pdf": local_pdf.read_bytes(),
+        "2022-01_activities.jsonl": json.dumps(extra, ensure_ascii=False) + "\n",
+    })
+    root = tmp_path / "index"
+    run = policy_search("build", "--data-dir", data, "--index-dir", root)
+    assert run.returncode == 0, run.stderr
+    manifest = json.loads((B.live_generation(root) / "manifest.json").read_text(encoding="utf-8"))
+    assert {s["path"]: (s["format"], s["encoding"], s["records"]) for s in manifest["sources"]} == {
+        REPORT_A: ("txt", "gbk", 2),
+        "2022-01_基建PPP政策月报.pdf": ("pdf", "pdf", 2),
+        "2022-01_activities.jsonl": ("jsonl", "utf-8", 1),
+    }
+    records = corpus_records(data)
+    assert len(records) == 5
+    assert_serves(root, records)
+    assert "ext-1" in containing(root, "城市更新试点")
+
+
+def test_unreadable_file_among_good_ones_exits_3(site):
+    data, root = site
+    before = served(root)
+    (data / "reports" / "2022-02_scan.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
+    add_report_b(data)
+    run = policy_search("build", "--data-dir", data, "--index-dir", root)
+    assert run.returncode == 3, run.stderr
+    assert "skipped: 2022-02_scan.txt: binary file, not a text report" in run.stderr
+    assert "1 file(s) skipped" in run.stdout
+    now = served(root)
+    assert set(before) < set(now) and len(now) == 8
+    last = B.read_last_build(root)
+    assert last["outcome"] == "partial" and last["skipped"][0]["path"] == "2022-02_scan.txt"
+    assert B.index_status(root)["live"]["skipped"][0]["reason"] == "binary file, not a text report"
+
+    # A report that turns unreadable keeps its documents from its last good version.
+    (data / "reports" / REPORT_A).write_bytes(b"\x00" * 100)
+    run = policy_search("build", "--data-dir", data, "--index-dir", root)
+    assert run.returncode == 3, run.stderr
+    assert f"skipped: {REPORT_A}: binary file" in run.stderr
+    assert set(served(root)) == set(now)
+
+
+def test_nothing_readable_fails_and_changes_nothing(site):
+    data, root = site
+    live = B.live_build_id(root)
+    (data / "reports" / REPORT_A).unlink()
+    (data / "reports" / "x.txt").write_bytes(b"")
+    run = policy_search("build", "--data-dir", data, "--index-dir", root)
+    assert run.returncode == 1
+    assert run.stderr.strip().endswith("policy-search: no documents could be read from any report; nothing changed")
+    assert B.live_build_id(root) == live and B.read_last_build(root)["outcome"] == "failed"
+    fresh = policy_search("build", "--data-dir", data, "--index-dir", root.parent / "fresh")
+    assert fresh.returncode == 1 and B.live_build_id(root.parent / "fresh") is None
+
+
+def test_missing_data_dir_is_a_usage_error(site):
+    data, root = site
+    run = policy_search("build", "--data-dir", data.parent / "nope", "--index-dir", root)
+    assert run.returncode == 2
+    assert run.stderr.splitlines()[-1] == f"policy-search: data directory not found: {data.parent / 'nope'}"
+    assert "Traceback" not in run.stderr
+    assert B.read_last_build(root)["outcome"] == "bad_input"
+
+
+# --------------------------------------------------------------------------- validation and rollback
+
+def test_validation_refuses_a_large_drop_exits_4(site):
+    data, root = site
+    add_report_b(data)
+    assert B.build(data, root).outcome == "ok"
+    live = B.live_build_id(root)
+    gens = B.list_generations(root)
+    (data / "reports" / REPORT_B).unlink()
+    run = policy_search("build", "--data-dir", data, "--index-dir", root)
+    assert run.returncode == 4
+    assert run.stderr.splitlines()[-1] == (
+        "policy-search: validation refused the new generation, the live one stays: the document count "
+        "would drop from 8 to 5 (38%, more than the allowed 20%); use --force if that is intended")
+    assert B.live_build_id(root) == live and B.list_generations(root) == gens and not debris(root)
+    assert len(served(root)) == 8
+    assert B.read_last_build(root)["outcome"] == "refused"
+    assert policy_search("build", "--data-dir", data, "--index-dir", root, "--max-drop", "0.5").returncode == 0
+    assert len(served(root)) == 5
+    (data / "reports" / "b.txt").write_text(january_report(), encoding="utf-8")
+    assert B.build(data, root).outcome == "ok"
+    (data / "reports" / "b.txt").unlink()
+    forced = policy_search("build", "--data-dir", data, "--index-dir", root, "--force")
+    assert forced.returncode == 0, forced.stderr
+    validation = B.read_manifest(B.live_generation(root))["validation"]
+    assert validation["forced"].endswith("; allowed by --force") and len(served(root)) == 5
+
+
+def test_rollback(site):
+    data, root = site
+    first = B.live_build_id(root)
+    add_report_b(data)
+    second = B.build(data, root).build_id
+    assert len(served(root)) == 8
+    run = policy_search("rollback", "--index-dir", root)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == f"generation {first} is live (was {second})"
+    assert B.live_build_id(root) == first and len(served(root)) == 5
+    again = policy_search("rollback", "--index-dir", root)
+    assert again.returncode == 1 and "no generation older than the live one" in again.stderr
+    forward = policy_search("rollback", "--index-dir", root, "--to", second)
+    assert forward.returncode == 0 and len(served(root)) == 8
+    unknown = policy_search("rollback", "--index-dir", root, "--to", "nope")
+    assert unknown.returncode == 1 and "no complete generation 'nope'" in unknown.stderr
+    # The next build starts from the live generation.
+    policy_search("rollback", "--index-dir", root)
+    result = B.build(data, root)
+    assert result.manifest["base_generation"] == first and result.manifest["changes"]["added"] == 3
+
+
+# --------------------------------------------------------------------------- concurrency and crashes
+
+def test_second_build_exits_75_at_once(site, tmp_path):
+    data, root = site
+    add_report_b(data)
+    marker = tmp_path / "paused"
+    first = start_paused_build(data, root, "index", marker)
+    try:
+        second = policy_search("build", "--data-dir", data, "--index-dir", root)
+        assert second.returncode == 75
+        assert re.fullmatch(r"policy-search: another build is running \(build pid \d+ since \S+\); "
+                            r"try again when it has finished\n", second.stderr)
+        assert str(first.pid) in second.stderr
+        assert policy_search("rollback", "--index-dir", root).returncode == 75
+        assert B.index_status(root)["build_running"] is True
+    finally:
+        marker.unlink()
+    out, err = first.communicate(timeout=300)
+    assert first.returncode == 0, err
+    assert len(served(root)) == 8
+
+
+@pytest.mark.parametrize("stage", B.STAGES)
+def test_kill_9_at_any_stage_leaves_the_live_index_serving(site, tmp_path, stage):
+    data, root = site
+    before = B.live_build_id(root)
+    old_records = corpus_records(data)
+    add_report_b(data)
+    marker = tmp_path / "paused"
+    proc = start_paused_build(data, root, stage, marker)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate(timeout=60)
+    marker.unlink()
+
+    switched = B.STAGES.index(stage) > B.STAGES.index("switch")
+    assert (B.live_build_id(root) != before) == switched
+    assert_serves(root, corpus_records(data) if switched else old_records)
+    status = B.index_status(root)
+    if stage != "lock":
+        assert status["last_build"]["outcome"] == "interrupted"
+    assert status["build_running"] is False
+
+    run = policy_search("build", "--data-dir", data, "--index-dir", root)
+    assert run.returncode == 0, run.stderr
+    assert not debris(root)
+    assert_serves(root, corpus_records(data))
+    if stage != "lock":
+        assert "was interrupted" in run.stderr
