@@ -1,0 +1,174 @@
+"""The Whoosh schema, declared once.
+
+Every searchable text is indexed twice: as jieba words (`<name>`, ranking) and as
+character n-grams (`<name>_ng`, exact substring recall); both store character
+offsets (chars=True) so snippets are cut from the index without re-segmenting.
+Facet fields hold the values the search page counts and filters on; the whole
+record is stored as JSON for result lists, document pages and exports.
+"""
+from __future__ import annotations
+
+import json
+
+from whoosh import fields, formats
+
+from indexer.analysis import CharGramAnalyzer, WordAnalyzer, doc_number_key
+
+# Searchable texts: record key → index field (words); the n-gram twin is FIELD + "_ng".
+TEXT_FIELDS = ("title", "summary", "text", "bodies", "doc_number", "place")
+NGRAM_SUFFIX = "_ng"
+
+# Query-language field prefixes → the texts they search.
+FIELD_PREFIXES = {
+    "标题": ("title",),
+    "title": ("title",),
+    "全文": ("text",),
+    "正文": ("text",),
+    "text": ("text",),
+    "文号": ("doc_number",),
+    "docnum": ("doc_number",),
+    "机关": ("bodies",),
+    "发布机关": ("bodies",),
+    "body": ("bodies",),
+    "地区": ("place",),
+    "region": ("place",),
+}
+# An unprefixed query word searches these.
+DEFAULT_FIELDS = ("title", "summary", "text", "bodies", "doc_number")
+
+# BM25F weight of each text in ranking.
+FIELD_WEIGHTS = {
+    "title": 4.0,
+    "summary": 2.0,
+    "bodies": 1.5,
+    "doc_number": 1.5,
+    "text": 1.0,
+    "place": 1.0,
+}
+
+# Facets: the name used in filters and in the response → the record key it comes from.
+FACETS = {
+    "kind": "kind",
+    "level": "level",
+    "region": "region",
+    "city": "city",
+    "body": "bodies_canonical",
+    "doc_type": "doc_type",
+    "category": "categories",
+    "year": "publish_year",
+    "month": "publish_month",
+}
+# The facets a search response lists (year/month make the histogram instead).
+LISTED_FACETS = ("kind", "level", "region", "city", "body", "doc_type", "category")
+FILTER_FACETS = ("region", "city", "level", "body", "doc_type", "category", "kind")
+DATE_FILTERS = {
+    "date_from": ("publish_date", ">="),
+    "date_to": ("publish_date", "<="),
+    "written_from": ("written_date", ">="),
+    "written_to": ("written_date", "<="),
+}
+FACET_LABELS = {
+    "kind": {"policy": "政策文件", "activity": "重要活动", "interpretation": "政策解读"},
+    "level": {"central": "中央", "local": "地方"},
+}
+
+KIND_ORDER = ("policy", "interpretation", "activity")
+
+
+def _words(vector: bool = False) -> fields.TEXT:
+    return fields.TEXT(analyzer=WordAnalyzer(), phrase=True, chars=True,
+                       vector=formats.Frequency() if vector else None)
+
+
+def _grams() -> fields.TEXT:
+    return fields.TEXT(analyzer=CharGramAnalyzer(), phrase=True, chars=True)
+
+
+def build_schema() -> fields.Schema:
+    spec = {
+        "id": fields.ID(stored=True, unique=True),
+        "kind": fields.ID(stored=True),
+        "record": fields.STORED(),
+        # 文号 as one exact normalised keyword, and its parts.
+        "doc_number_key": fields.ID(),
+        "dn_agency": fields.ID(),
+        "dn_year": fields.ID(),
+        "dn_serial": fields.ID(),
+        # Facets (multi-valued ones are KEYWORD with one value per token).
+        "level": fields.ID(),
+        "region": fields.ID(),
+        "city": fields.ID(),
+        "bodies_canonical": fields.KEYWORD(commas=True, scorable=False),
+        "doc_type": fields.ID(),
+        "categories": fields.KEYWORD(commas=True, scorable=False),
+        "publish_year": fields.ID(),
+        "publish_month": fields.ID(),
+        "publish_date": fields.ID(sortable=True),
+        "written_date": fields.ID(sortable=True),
+        "report": fields.KEYWORD(commas=True, scorable=False),
+    }
+    for name in TEXT_FIELDS:
+        spec[name] = _words(vector=name in ("title", "text"))
+        spec[name + NGRAM_SUFFIX] = _grams()
+    return fields.Schema(**spec)
+
+
+SCHEMA = build_schema()
+
+
+def _keyword(values) -> str:
+    # Commas separate a KEYWORD field's values; a value never contains one.
+    return ",".join(v.replace(",", "，") for v in dict.fromkeys(v for v in values if v))
+
+
+def _unique(values) -> list[str]:
+    return list(dict.fromkeys(v for v in values if v))
+
+
+def record_reports(record: dict) -> list[str]:
+    sources = record.get("sources") or ([record["source"]] if record.get("source") else [])
+    return _unique((s or {}).get("report") for s in sources)
+
+
+def record_to_document(record: dict) -> dict:
+    """The Whoosh document for one record (see docs/architecture.md for records)."""
+    if not record.get("id"):
+        raise ValueError("record without an id")
+    doc_number = record.get("doc_number") or ""
+    parts = record.get("doc_number_parts") or {}
+    publish = record.get("publish_date") or ""
+    written = record.get("written_date") or ""
+    bodies = _unique(list(record.get("bodies") or []) + list(record.get("bodies_canonical") or []))
+    doc = {
+        "id": record["id"],
+        "kind": record.get("kind") or "policy",
+        "record": json.dumps(record, ensure_ascii=False),
+        "title": record.get("title") or "",
+        "summary": record.get("summary") or "",
+        "text": record.get("text") or "",
+        # Separate names so a phrase never runs from one body into the next.
+        "bodies": "；".join(bodies),
+        "doc_number": doc_number,
+        "place": "；".join(_unique([record.get("region"), record.get("city")])),
+        "level": record.get("level") or "",
+        "region": record.get("region") or "",
+        "city": record.get("city") or "",
+        "bodies_canonical": _keyword(record.get("bodies_canonical") or []),
+        "doc_type": record.get("doc_type") or "",
+        "categories": _keyword(record.get("categories") or []),
+        "publish_year": publish[:4],
+        "publish_month": publish[:7],
+        "publish_date": publish,
+        "written_date": written,
+        "report": _keyword(record_reports(record)),
+    }
+    if doc_number:
+        doc["doc_number_key"] = doc_number_key(doc_number)
+    if parts:
+        doc["dn_agency"] = str(parts.get("agency") or "")
+        doc["dn_year"] = str(parts.get("year") or "")
+        doc["dn_serial"] = str(parts.get("serial") or "")
+    for name in TEXT_FIELDS:
+        doc[name + NGRAM_SUFFIX] = doc[name]
+    # Whoosh rejects empty strings in ID fields only by indexing nothing; drop them.
+    return {k: v for k, v in doc.items() if v != "" or k in TEXT_FIELDS}
