@@ -108,7 +108,8 @@ def title_key(title: str | None) -> str | None:
     s = _INTERPRETATION_MARK_RE.sub("", s)
     s = re.sub(r"\s+", "", s)
     s = _DASHES_RE.sub("-", s).replace("○", "〇")
-    s = _QUOTES_RE.sub("", s)
+    # NFKC turns ， into a comma, which separates the values of a keyword field.
+    s = _QUOTES_RE.sub("", s).replace(",", "，")
     m = _WRAPPER_RE.match(s)
     if m and m.group("inner"):
         s = m.group("inner")

@@ -13,6 +13,7 @@ import json
 from whoosh import fields, formats
 
 from indexer.analysis import CharGramAnalyzer, WordAnalyzer, doc_number_key
+from indexer.lineage import link_keys
 
 # Searchable texts: record key → index field (words); the n-gram twin is FIELD + "_ng".
 TEXT_FIELDS = ("title", "summary", "text", "bodies", "doc_number", "place")
@@ -57,10 +58,15 @@ FACETS = {
     "category": "categories",
     "year": "publish_year",
     "month": "publish_month",
+    # The documents a hit cites, each parent once under its key (record id, else 文号, else title).
+    "cites": "cited_parents",
 }
 # The facets a search response lists (year/month make the histogram instead).
-LISTED_FACETS = ("kind", "level", "region", "city", "body", "doc_type", "category")
-FILTER_FACETS = ("region", "city", "level", "body", "doc_type", "category", "kind")
+LISTED_FACETS = ("kind", "level", "region", "city", "body", "doc_type", "category", "cites")
+FILTER_FACETS = ("region", "city", "level", "body", "doc_type", "category", "kind", "cites")
+# Facets whose filter matches another field than the one they count: `cites=` finds a parent
+# by any of its names (record id, 文号, title), the facet counts each parent once.
+FILTER_FIELDS = {"cites": "cite_keys"}
 DATE_FILTERS = {
     "date_from": ("publish_date", ">="),
     "date_to": ("publish_date", "<="),
@@ -106,6 +112,9 @@ def build_schema() -> fields.Schema:
         "publish_date": fields.ID(sortable=True),
         "written_date": fields.ID(sortable=True),
         "report": fields.KEYWORD(commas=True, scorable=False),
+        # References to other documents (indexer.lineage): every name of each parent, and its key.
+        "cite_keys": fields.KEYWORD(commas=True, scorable=False),
+        "cited_parents": fields.KEYWORD(commas=True, scorable=False),
     }
     for name in TEXT_FIELDS:
         spec[name] = _words(vector=name in ("title", "text"))
@@ -161,6 +170,8 @@ def record_to_document(record: dict) -> dict:
         "publish_date": publish,
         "written_date": written,
         "report": _keyword(record_reports(record)),
+        "cite_keys": _keyword(link_keys(record.get("cites") or [])),
+        "cited_parents": _keyword(link["key"] for link in record.get("cites") or []),
     }
     if doc_number:
         doc["doc_number_key"] = doc_number_key(doc_number)
