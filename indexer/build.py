@@ -697,7 +697,7 @@ class _Build:
     def _switch(self, build_id: str) -> None:
         self.stage("switch", f"switching CURRENT to {build_id}")
         write_atomic(self.root / CURRENT, build_id + "\n")
-        self.stage("activate", "live")
+        self.stage("activate", f"{build_id} is live")
         write_atomic(generation_dir(self.root, build_id) / ACTIVATED, _iso(_now()) + "\n")
 
     # -- last_build.json ---------------------------------------------------

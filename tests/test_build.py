@@ -449,3 +449,170 @@ def test_kill_9_at_any_stage_leaves_the_live_index_serving(site, tmp_path, stage
     assert_serves(root, corpus_records(data))
     if stage != "lock":
         assert "was interrupted" in run.stderr
+
+
+# --------------------------------------------------------------------------- a live server during switches
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get_json(url: str) -> tuple[int, dict]:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.status, json.loads(response.read().decode("utf-8"))
+    except urllib.error.HTTPError as exc:
+        return exc.code, {}
+
+
+def test_generation_switch_under_a_stream_of_requests(site, tmp_path):
+    import threading
+    import urllib.parse
+
+    data, root = site
+    port = _free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "search_app.cli", "serve", "--index-dir", str(root), "--port", str(port),
+         "--workers", "2"],
+        cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "server.log", "w"),
+        start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120  # a guard against hanging, not a measurement
+        while True:
+            try:
+                if _get_json(base_url + "/api/status")[0] == 200:
+                    break
+            except OSError:
+                pass
+            assert server.poll() is None, (tmp_path / "server.log").read_text()
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.1)
+
+        seen_totals: set[int] = set()
+        failures: list[str] = []
+        count = [0]
+        stop = threading.Event()
+        urls = [base_url + "/api/search?" + urllib.parse.urlencode({"q": q}) for q in ("", "发展", "“十四五”")]
+        urls.append(base_url + "/api/documents/2021-12-c01")
+
+        def hammer() -> None:
+            # Bounded: stops when told, after 20,000 requests, or after five minutes.
+            end = time.monotonic() + 300
+            while not stop.is_set() and count[0] < 20000 and time.monotonic() < end:
+                url = urls[count[0] % len(urls)]
+                count[0] += 1
+                try:
+                    status, body = _get_json(url)
+                except OSError as exc:
+                    failures.append(f"{url}: {exc}")
+                    continue
+                if status != 200:
+                    failures.append(f"{url}: HTTP {status}")
+                elif "/api/search?q=&" in url + "&":
+                    seen_totals.add(body["total"])
+
+        threads = [threading.Thread(target=hammer) for _ in range(3)]
+        for t in threads:
+            t.start()
+
+        def switch_and_wait(expected_total: int, action) -> None:
+            action()
+            end = time.monotonic() + 60
+            while _get_json(urls[0])[1].get("total") != expected_total:
+                assert time.monotonic() < end, f"the server never showed {expected_total} documents"
+                time.sleep(0.05)
+
+        try:
+            switch_and_wait(8, lambda: (add_report_b(data), B.build(data, root)))
+            switch_and_wait(5, lambda: policy_search("rollback", "--index-dir", root))
+            switch_and_wait(8, lambda: policy_search("rollback", "--index-dir", root, "--to",
+                                                     B.list_generations(root)[-1]))
+            (data / "reports" / REPORT_B).unlink()
+            switch_and_wait(5, lambda: B.build(data, root, max_drop=1))
+        finally:
+            stop.set()
+            for t in threads:
+                t.join()
+        assert failures == []
+        assert {5, 8} <= seen_totals
+        assert count[0] > 50
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=60)
+
+
+def test_progress_bar_on_a_terminal(site):
+    import pty
+
+    data, root = site
+    add_report_b(data)
+    main, sub = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "search_app.cli", "build", "--data-dir", str(data),
+                             "--index-dir", str(root), "--full"], cwd=ROOT, stdin=subprocess.DEVNULL,
+                            stdout=sub, stderr=sub)
+    os.close(sub)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(main, 4096)
+        except OSError:  # the terminal closes when the build exits
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(main)
+    assert proc.wait(timeout=300) == 0
+    screen = b"".join(chunks).decode("utf-8")
+    assert "indexing" in screen and "8/8" in screen and "#" in screen
+    # A bar redraws in place; log lines carry no timestamps on a terminal.
+    assert "\r" in screen
+    assert not re.search(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d build:", screen, re.M)
+    assert "is live: 8 documents" in screen
+
+
+# --------------------------------------------------------------------------- deploy/
+
+def test_systemd_units_verify(tmp_path):
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.skip("systemd-analyze is not installed")
+    # The units name the production path; point them at this checkout's command.
+    command = shutil.which("policy-search", path=str(Path(sys.executable).parent))
+    assert command, "policy-search is not installed in the venv"
+    for name in ("policy-search-build.service", "policy-search-build.timer"):
+        text = (ROOT / "deploy" / name).read_text(encoding="utf-8")
+        (tmp_path / name).write_text(text.replace("/opt/policy-search/.venv/bin/policy-search", command))
+    timer = (tmp_path / "policy-search-build.timer").read_text()
+    assert "Persistent=true" in timer and "OnCalendar=" in timer
+    run = subprocess.run([analyze, "verify", "--man=no", str(tmp_path / "policy-search-build.service"),
+                          str(tmp_path / "policy-search-build.timer")], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0 and run.stderr.strip() == "", run.stderr
+
+
+def test_crontab_line_builds(tmp_path):
+    lines = [ln for ln in (ROOT / "deploy" / "crontab").read_text(encoding="utf-8").splitlines()
+             if ln.strip() and not ln.startswith("#")]
+    assert len(lines) == 1
+    fields = lines[0].split(None, 5)
+    assert fields[:5] == ["30", "2", "*", "*", "*"]
+    # Run the job's command as cron would, in a stand-in for /opt/policy-search.
+    install = tmp_path / "opt"
+    make_data_dir(install, {REPORT_A: report_slice(central=(2,), local=(19,))})
+    (install / ".venv" / "bin").mkdir(parents=True)
+    (install / ".venv" / "bin" / "policy-search").symlink_to(
+        shutil.which("policy-search", path=str(Path(sys.executable).parent)))
+    (install / "var").mkdir()
+    command = fields[5].replace("/opt/policy-search", str(install))
+    run = subprocess.run(["/bin/sh", "-c", command], capture_output=True, text=True, timeout=300,
+                         stdin=subprocess.DEVNULL)
+    assert run.returncode == 0, (install / "var" / "build.log").read_text()
+    assert "is live: 2 documents" in (install / "var" / "build.log").read_text()
+    assert B.live_generation(install / "var" / "index") is not None
