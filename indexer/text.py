@@ -103,7 +103,10 @@ def join_paragraphs(lines: list[Line], threshold: int | None = None) -> list[str
         text = ln.text
         if current:
             ended = current.rstrip()[-1:] in SENTENCE_END
-            if ended and PARAGRAPH_START_RE.match(text):
+            # after a finished sentence, a numbered item opens a paragraph, and so does a
+            # short line with no sentence in it (a signature, a date, a sub-title)
+            standalone = display_width(text) < threshold and not re.search(r"[，。；！？,;]", text)
+            if ended and (PARAGRAPH_START_RE.match(text) or standalone):
                 paragraphs.append(current)
                 current = ""
         current = _concat(current, text)

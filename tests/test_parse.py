@@ -221,3 +221,9 @@ def test_bracketed_mark_is_a_label_not_part_of_the_title(by_id):
     assert c13["title"] == "关于开展气候投融资试点工作的通知"
     assert c13["labels"] == ["解读"]
     assert by_id["2021-12-c01"]["labels"] == []
+
+
+def test_signature_and_date_stand_as_their_own_paragraphs(by_id):
+    paragraphs = by_id["2021-12-c01"]["text"].split("\n")
+    assert "《“十四五”冷链物流发展规划》已经国务院同意，现印发给你们，请认真贯彻执行。" in paragraphs
+    assert paragraphs[paragraphs.index("国务院办公厅") + 1] == "2021年11月26日"
