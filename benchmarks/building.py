@@ -124,6 +124,7 @@ def run_build(data_dir, index_root, full: bool) -> dict:
         "stages_wall_s": stages,
         "commit": {k: round(v, 4) if isinstance(v, float) else v for k, v in commit.items()},
         "mode": (manifest or {}).get("mode"),
+        "full_reason": (manifest or {}).get("full_reason"),
         "documents": (manifest or {}).get("documents"),
         "index_mb": stats.dir_size_mb(live) if live else None,
     }

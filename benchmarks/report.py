@@ -1,0 +1,104 @@
+"""A run's figures as Markdown tables (benchmarks/results/latest.md), for docs/performance.md."""
+from __future__ import annotations
+
+from . import stats
+
+TYPES = ("single", "several", "phrase", "doc_number", "latin", "filtered", "browse")
+
+
+def _f(value, digits=2) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def render(r: dict) -> str:
+    m = r["machine"]
+    lines = [f"Run of {m['measured_at']}: {m['nproc']} cores ({m['cpu_model']}), {m['memory_mb']} MB, "
+             f"Python {m['python']}, jieba {m['jieba']}, whoosh-reloaded {m['whoosh']}, SQLite {m['sqlite']}; "
+             f"load average at start {m['load_average_at_start']}; whole run {r.get('total_wall_s')} s.", ""]
+
+    lines += ["### Build", "",
+              "| scale | records | chars | jieba floor (s) | full build (s) | build / floor | read+parse | "
+              "add documents | commit | index MB | peak RSS MB | FTS5 build (s) | FTS5 MB |",
+              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for scale, b in r.get("builds", {}).items():
+        fts = (r.get("fts") or {}).get(scale) or {}
+        if "error" in b:
+            lines.append(f"| {scale}× | {b['error']} |")
+            continue
+        runs = b["runs"]
+        floor = stats.median([x["floor"]["wall_s"] for x in runs])
+        build = stats.median([x["build"]["wall_s"] for x in runs])
+        ratio = stats.median([x["ratio_wall"] for x in runs])
+        split = {k: stats.median([x["build"]["split_wall_s"].get(k) for x in runs])
+                 for k in ("read_parse", "index_add_documents", "commit")}
+        lines.append(
+            f"| {scale}× | {b['records']} | {b['chars']:,} | {_f(floor)} | {_f(build)} | {_f(ratio)}× | "
+            f"{_f(split['read_parse'])} | {_f(split['index_add_documents'])} | {_f(split['commit'])} | "
+            f"{_f(runs[-1]['build'].get('index_mb'))} | {_f(b.get('peak_rss_mb'), 0)} | "
+            f"{_f((fts.get('build') or {}).get('wall_s'))} | {_f((fts.get('build') or {}).get('size_mb'))} |")
+    one = (r.get("builds") or {}).get("1") or {}
+    if one.get("analyzers"):
+        an = one["analyzers"]
+        lines += ["", f"At 1× ({len(one['runs'])} builds, medians), the index's analyzers alone over the same text: "
+                      f"words {_f(an['words']['wall_s'])} s, character n-grams {_f(an['char_grams']['wall_s'])} s."]
+    for scale, inc in (r.get("incremental") or {}).items():
+        if "error" in inc:
+            lines += ["", f"Incremental at {scale}×: {inc['error']}"]
+            continue
+        lines += ["", f"Incremental at {scale}×: one more report ({inc['incremental'].get('documents')} documents "
+                      f"after) in {_f(inc['incremental']['wall_s'])} s (mode {inc['incremental'].get('mode')}), "
+                      f"against {_f(inc['alone']['wall_s'])} s for that report alone: "
+                      f"{_f(inc.get('ratio_wall'))}×."]
+
+    lines += ["", "### Queries in process (ms; one page of 20 with snippets + all facet counts)", "",
+              "| scale | engine | " + " | ".join(f"{t} p50/p95/p99" for t in TYPES) + " | all p95 |",
+              "| --- | --- |" + " ---: |" * (len(TYPES) + 1)]
+    for scale, q in (r.get("queries") or {}).items():
+        if "error" in q:
+            lines.append(f"| {scale}× | {q['error']} |")
+            continue
+        if q.get("whoosh_unavailable"):
+            lines.append(f"| {scale}× | whoosh | {q['whoosh_unavailable']} |")
+        for engine in ("whoosh", "fts5"):
+            e = q.get(engine)
+            if not e:
+                continue
+            cells = []
+            for t in TYPES:
+                s = (e.get("by_type") or {}).get(t) or {}
+                cells.append(f"{_f(s.get('p50_ms'), 1)} / {_f(s.get('p95_ms'), 1)} / {_f(s.get('p99_ms'), 1)}")
+            errs = f" ({len(e['errors'])} errors)" if e.get("errors") else ""
+            lines.append(f"| {scale}× | {engine}{errs} | " + " | ".join(cells) +
+                         f" | {_f((e.get('all') or {}).get('p95_ms'), 1)} |")
+
+    http = r.get("http")
+    if http:
+        lines += ["", f"### HTTP (JSON API, {http.get('scale')}×, loopback)", ""]
+        if http.get("error"):
+            lines.append(f"Error: {http['error']}")
+        lines += ["| concurrency | seconds | requests | errors | req/s | p50 ms | p95 ms | p99 ms | worker RSS MB |",
+                  "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        for run in http.get("load", []):
+            lat = run["latency"]
+            mem = run.get("memory") or {}
+            lines.append(f"| {run['concurrency']} | {_f(run['duration_s'], 1)} | {run['requests']} | {run['errors']} | "
+                         f"{_f(run['throughput_rps'], 1)} | {_f(lat['p50_ms'], 1)} | {_f(lat['p95_ms'], 1)} | "
+                         f"{_f(lat['p99_ms'], 1)} | {_f(mem.get('worker_rss_max_mb'), 0)} × {mem.get('workers')} |")
+        sw = http.get("switch")
+        if sw and sw.get("load"):
+            lines += ["", f"Generation switch under load (concurrency 4): {sw['load']['requests']} requests in "
+                          f"{_f(sw['load']['duration_s'], 1)} s, {sw['load']['errors']} errors; browse totals "
+                          f"seen {sw['load']['labels']} (before {sw['documents_before']}, after "
+                          f"{sw['documents_after']}); build outcome "
+                          f"{(sw.get('build') or {}).get('outcome') or (sw.get('build') or {}).get('error')}."]
+
+    lines += ["", "### Targets", "", "| target | value | limit | status |", "| --- | ---: | ---: | --- |"]
+    for t in r.get("targets", []):
+        note = f" — {t['note']}" if t.get("note") else ""
+        lines.append(f"| {t['description']} | {_f(t['value'])} {t['unit'] if t['value'] is not None else ''} | "
+                     f"{t['limit']} {t['unit']} | **{t['status']}**{note} |")
+    return "\n".join(lines) + "\n"

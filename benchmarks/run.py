@@ -1,0 +1,207 @@
+"""`make bench`: build, query, FTS5 and HTTP benchmarks; JSON into benchmarks/results/.
+
+    python -m benchmarks.run [--scales 1,10] [--duration 10] [--quick] ...
+
+Each measurement runs in a fresh process (benchmarks.worker). Figures that are
+compared are measured in the same run: see docs/performance.md for the method.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from . import http_load, machine, querysets, report, synth, targets
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+WORK = HERE / "work"
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def worker(task: str, args: dict, timeout: float = 3 * 3600) -> dict:
+    cmd = [sys.executable, "-m", "benchmarks.worker", task, json.dumps(args, ensure_ascii=False)]
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=HERE.parent)
+    except subprocess.TimeoutExpired:
+        return {"error": f"{task} took longer than {timeout:.0f} s"}
+    lines = [line for line in done.stdout.splitlines() if line.strip()]
+    if done.returncode != 0 or not lines:
+        tail = done.stderr.strip().splitlines()[-1:] or ["no output"]
+        return {"error": f"{task} failed (exit {done.returncode}): {tail[0][:300]}"}
+    return json.loads(lines[-1])
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n")[0])
+    p.add_argument("--scales", default="1,10", help="corpus scales to build and query (e.g. 1,10,50)")
+    p.add_argument("--repeat", type=int, default=3, help="full builds (each beside a jieba floor) at 1×")
+    p.add_argument("--rounds", type=int, default=5, help="timed rounds over the query set per engine")
+    p.add_argument("--duration", type=float, default=10.0, help="seconds per HTTP load level (issue: 60)")
+    p.add_argument("--concurrency", default="1,4,16")
+    p.add_argument("--http-scale", type=int, default=1)
+    p.add_argument("--workers", type=int, default=None, help="gunicorn workers (serve's default if unset)")
+    p.add_argument("--skip-http", action="store_true")
+    p.add_argument("--skip-fts", action="store_true")
+    p.add_argument("--quick", action="store_true", help="1× only, one build, short load: a smoke run")
+    p.add_argument("--seed", type=int, default=20211231)
+    p.add_argument("--work", default=str(WORK))
+    p.add_argument("--out", default=str(RESULTS))
+    a = p.parse_args(argv)
+    if a.quick:
+        a.scales, a.repeat, a.rounds, a.duration = "1", 1, 2, min(a.duration, 3.0)
+    a.scales = sorted({int(s) for s in a.scales.split(",") if s.strip()})
+    a.concurrency = [int(c) for c in a.concurrency.split(",") if c.strip()]
+    return a
+
+
+def run_http(a, work: Path, records: list[dict], results: dict) -> dict:
+    scale = a.http_scale
+    src_root, src_data = work / f"index-{scale}", work / f"data-{scale}"
+    root, data = work / "http-index", work / "http-data"
+    for path in (root, data):
+        shutil.rmtree(path, ignore_errors=True)
+    shutil.copytree(src_root, root, symlinks=True)
+    shutil.copytree(src_data, data)
+    corpus = synth.corpus(records, scale, a.seed)
+    queries = querysets.build_queries(corpus)
+    paths = [querysets.url_for(q) for qs in queries.values() for q in qs]
+    out = {"scale": scale, "paths": len(paths), "load": []}
+    server = http_load.Server(root, work / "server.log", workers=a.workers)
+    try:
+        out["startup_s"] = round(server.wait_ready(), 3)
+        http_load.load(server.base, paths, 2, 2.0)  # warm every worker's caches
+        for c in a.concurrency:
+            log(f"HTTP load at concurrency {c} for {a.duration:g} s")
+            run = http_load.load(server.base, paths, c, a.duration)
+            run["memory"] = server.memory()
+            out["load"].append(run)
+        out["switch"] = run_switch(a, server, root, data, corpus)
+        out["memory_after"] = server.memory()
+    except Exception as exc:  # noqa: BLE001 - the run goes on; the JSON says what failed
+        out["error"] = f"{type(exc).__name__}: {exc}"
+    finally:
+        server.stop()
+    return out
+
+
+def run_switch(a, server, root: Path, data: Path, corpus: list[dict]) -> dict:
+    """Load at concurrency 4 while a build adds one report and switches it in."""
+    synthesizer = synth.Synthesizer(synth.real_records(), a.seed)
+    back = a.http_scale
+    extra = synthesizer.report(back)
+    (data / "reports" / synthesizer.report_name(back)).write_text(
+        "\n".join(json.dumps(r, ensure_ascii=False) for r in extra) + "\n", encoding="utf-8")
+    before, after = len(corpus), len(corpus) + len(extra)
+    browse = querysets.url_for(querysets._q(""))
+    paths = [browse] + [querysets.url_for(q) for q in querysets.build_queries(corpus)["single"]]
+
+    def check(path, status, body):
+        if path != browse:
+            return None
+        total = http_load.total_of(body)
+        return "before" if total == before else "after" if total == after else f"other:{total}"
+
+    cmd = [sys.executable, "-c", "import json,sys; from benchmarks.building import run_build; "
+           "print(json.dumps(run_build(sys.argv[1], sys.argv[2], full=False)))", str(data), str(root)]
+    holder = {}
+
+    def build_in_background():
+        done = subprocess.run(cmd, capture_output=True, text=True, cwd=HERE.parent)
+        lines = done.stdout.strip().splitlines()
+        holder["build"] = json.loads(lines[-1]) if done.returncode == 0 and lines else {
+            "error": (done.stderr.strip().splitlines() or ["?"])[-1][:300]}
+
+    import threading
+
+    thread = threading.Thread(target=build_in_background)
+    log("HTTP load at concurrency 4 while a new generation is built and switched in")
+    thread.start()
+    t0 = time.perf_counter()
+    load_runs = []
+    # Keep the load on until the build has switched and for a little after.
+    while True:
+        load_runs.append(http_load.load(server.base, paths, 4, max(2.0, a.duration / 2), check=check))
+        if not thread.is_alive() or time.perf_counter() - t0 > 1800:
+            break
+    thread.join()
+    load_runs.append(http_load.load(server.base, paths, 4, 3.0, check=check))
+    merged = {"concurrency": 4, "duration_s": round(sum(r["duration_s"] for r in load_runs), 3),
+              "requests": sum(r["requests"] for r in load_runs), "errors": sum(r["errors"] for r in load_runs),
+              "error_samples": [e for r in load_runs for e in r["error_samples"]][:5], "labels": {}}
+    for r in load_runs:
+        for k, v in r["labels"].items():
+            merged["labels"][k] = merged["labels"].get(k, 0) + v
+    lost = sum(v for k, v in merged["labels"].items() if k.startswith("other"))
+    out = {"documents_before": before, "documents_after": after, "build": holder.get("build"), "load": merged,
+           "lost_documents_responses": lost}
+    if not merged["labels"].get("after"):
+        out["note"] = "no response from the new generation was seen: the switch was not observed"
+    return out
+
+
+def main(argv=None) -> int:
+    a = parse_args(sys.argv[1:] if argv is None else argv)
+    work, out_dir = Path(a.work), Path(a.out)
+    work.mkdir(parents=True, exist_ok=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    results = {"machine": machine.machine_info(), "options": {k: v for k, v in vars(a).items()},
+               "builds": {}, "fts": {}, "queries": {}, "incremental": {}}
+    log(f"machine: {results['machine']['nproc']} cores, {results['machine']['memory_mb']} MB, "
+        f"Python {results['machine']['python']}")
+    records = synth.real_records()
+    for scale in a.scales:
+        data, root = work / f"data-{scale}", work / f"index-{scale}"
+        shutil.rmtree(root, ignore_errors=True)
+        extra = synth.write_data_dir(data, records, scale, a.seed)
+        log(f"{scale}×: {len(records) * scale} records in {1 + len(extra)} reports; full build")
+        results["builds"][str(scale)] = worker("build", {
+            "scale": scale, "seed": a.seed, "data_dir": str(data), "index_root": str(root),
+            "repeat": a.repeat if scale == 1 else 1, "analyzers": scale == 1})
+        fts_path = None
+        if not a.skip_fts:
+            log(f"{scale}×: SQLite FTS5 build")
+            results["fts"][str(scale)] = worker("fts", {"scale": scale, "seed": a.seed, "work": str(work)})
+            fts_path = results["fts"][str(scale)].get("path")
+        log(f"{scale}×: queries")
+        results["queries"][str(scale)] = worker("queries", {
+            "scale": scale, "seed": a.seed, "index_root": str(root), "rounds": a.rounds, "fts_path": fts_path})
+        if fts_path:
+            Path(fts_path).unlink(missing_ok=True)
+    if not a.skip_http:
+        log("HTTP")
+        results["http"] = run_http(a, work, records, results)
+    top = a.scales[-1]
+    synthesizer = synth.Synthesizer(records, a.seed)
+    extra_path = work / "extra" / synthesizer.report_name(top)
+    extra_path.parent.mkdir(exist_ok=True)
+    extra_path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in synthesizer.report(top)) + "\n",
+                          encoding="utf-8")
+    log(f"{top}×: incremental build after one more report")
+    results["incremental"][str(top)] = worker("incremental", {
+        "scale": top, "data_dir": str(work / f"data-{top}"), "index_root": str(work / f"index-{top}"),
+        "extra_report": str(extra_path), "work": str(work)})
+    results["targets"] = targets.check(results)
+    results["total_wall_s"] = round(time.perf_counter() - started, 1)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    text = json.dumps(results, ensure_ascii=False, indent=2)
+    (out_dir / f"bench-{stamp}.json").write_text(text, encoding="utf-8")
+    (out_dir / "latest.json").write_text(text, encoding="utf-8")
+    table = report.render(results)
+    (out_dir / "latest.md").write_text(table, encoding="utf-8")
+    print(table)
+    log(f"done in {results['total_wall_s']:.0f} s; results in {out_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""The targets of the performance issue, checked against a run's figures.
+
+Each target is pass, miss, or not measured (with the reason); a figure is never
+adjusted to meet one.
+"""
+from __future__ import annotations
+
+from . import stats
+
+
+def _status(value, limit, lower_is_better=True) -> str:
+    if value is None:
+        return "not measured"
+    ok = value <= limit if lower_is_better else value >= limit
+    return "pass" if ok else "miss"
+
+
+def _target(name, description, value, limit, unit, lower_is_better=True, note=None) -> dict:
+    out = {"name": name, "description": description, "value": value, "limit": limit, "unit": unit,
+           "status": _status(value, limit, lower_is_better)}
+    if note:
+        out["note"] = note
+    return out
+
+
+def check(results: dict) -> list[dict]:
+    builds = results.get("builds", {})
+    queries = results.get("queries", {})
+    out = []
+
+    one = builds.get("1") or {}
+    ratios = [r.get("ratio_wall") for r in one.get("runs", [])]
+    out.append(_target("build_vs_jieba_1x", "full build of the report ≤ 2× jieba's single-process tokenisation "
+                       "of the same text (median of the wall-time ratios)", stats.median(ratios), 2.0, "×"))
+
+    inc = results.get("incremental", {}).get("50") or {}
+    note = None
+    if not inc:
+        measured = sorted(results.get("incremental", {}), key=int)
+        if measured:
+            note = (f"measured at {measured[-1]}× only: ratio "
+                    f"{results['incremental'][measured[-1]].get('ratio_wall')} (run with --scales including 50)")
+        else:
+            note = "no incremental build measured"
+    out.append(_target("incremental_50x", "incremental build after one new report at 50× ≤ 1.5× a build of that "
+                       "report alone", inc.get("ratio_wall"), 1.5, "×", note=note))
+
+    for scale, limit in (("1", 30.0), ("50", 150.0)):
+        q = (queries.get(scale) or {}).get("whoosh") or {}
+        value = (q.get("all") or {}).get("p95_ms")
+        note = None
+        if value is None:
+            note = (queries.get(scale) or {}).get("whoosh_unavailable") or f"no {scale}× query run"
+        out.append(_target(f"query_p95_{scale}x", f"in-process search with facets and snippets at {scale}×: "
+                           f"p95 over every query type ≤ {limit:g} ms", value, limit, "ms", note=note))
+
+    http = results.get("http") or {}
+    runs = {str(r["concurrency"]): r for r in http.get("load", [])}
+    c1, c16 = runs.get("1"), runs.get("16")
+    out.append(_target("http_errors_c16", "over HTTP at concurrency 16: zero errors",
+                       c16.get("errors") if c16 else None, 0, "errors",
+                       note=None if c16 else http.get("error") or "not run"))
+    ratio = stats.ratio(c16.get("throughput_rps"), c1.get("throughput_rps")) if c1 and c16 else None
+    out.append(_target("http_throughput_c16_vs_c1", "throughput at concurrency 16 ≥ 1.5× that at concurrency 1",
+                       ratio, 1.5, "×", lower_is_better=False, note=None if ratio else http.get("error") or "not run"))
+    switch = http.get("switch") or {}
+    failures = None
+    if switch.get("load"):
+        failures = switch["load"]["errors"] + switch.get("lost_documents_responses", 0)
+    out.append(_target("generation_switch", "load while a new generation is built and switched in: zero failed "
+                       "requests, no response missing documents", failures, 0, "failures",
+                       note=switch.get("note") or (None if switch else "not run")))
+    return out
