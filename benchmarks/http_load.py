@@ -78,6 +78,19 @@ class Server:
         return {"master_rss_mb": stats.rss_mb(self.proc.pid), "workers": len(workers),
                 "worker_rss_mb": workers, "worker_rss_max_mb": max(workers) if workers else None}
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU of the master and its current workers, from /proc."""
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for pid in [self.proc.pid, *self.worker_pids()]:
+            try:
+                with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+                    fields = fh.read().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])
+            except (OSError, IndexError, ValueError):
+                pass
+        return total / tick
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -98,7 +111,7 @@ def _fetch(url: str) -> tuple[int, bytes]:
 
 
 def load(base: str, paths: list[str], concurrency: int, duration: float, check=None,
-         max_requests: int = MAX_REQUESTS) -> dict:
+         max_requests: int = MAX_REQUESTS, server: Server | None = None) -> dict:
     """`concurrency` clients request `paths` round-robin for `duration` seconds.
     `check(path, status, body)` may return a label to count (for the switch test)."""
     lock = threading.Lock()
@@ -133,15 +146,21 @@ def load(base: str, paths: list[str], concurrency: int, duration: float, check=N
                 if label:
                     labels[label] = labels.get(label, 0) + 1
 
-    start = time.perf_counter()
+    server_cpu0 = server.cpu_seconds() if server else None
+    start, client_cpu0 = time.perf_counter(), stats.cpu_seconds()
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         for future in [pool.submit(client) for _ in range(concurrency)]:
             future.result()
     wall = time.perf_counter() - start
+    client_cpu = stats.cpu_seconds() - client_cpu0
+    server_cpu = server.cpu_seconds() - server_cpu0 if server else None
     return {"concurrency": concurrency, "duration_s": round(wall, 3), "requests": len(latencies),
             "errors": len(errors), "error_samples": errors[:5],
             "throughput_rps": round(len(latencies) / wall, 2) if wall else None,
-            "latency": stats.summarize_ms(latencies), "labels": labels}
+            "latency": stats.summarize_ms(latencies), "labels": labels,
+            # Cores busy on average: the load generator shares the machine with the server.
+            "client_cores": round(client_cpu / wall, 2) if wall else None,
+            "server_cores": round(server_cpu / wall, 2) if wall and server_cpu is not None else None}
 
 
 def total_of(body: bytes) -> int | None:

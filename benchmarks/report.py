@@ -50,7 +50,8 @@ def render(r: dict) -> str:
             lines += ["", f"Incremental at {scale}×: {inc['error']}"]
             continue
         lines += ["", f"Incremental at {scale}×: one more report ({inc['incremental'].get('documents')} documents "
-                      f"after) in {_f(inc['incremental']['wall_s'])} s (mode {inc['incremental'].get('mode')}), "
+                      f"after) in {_f(inc['incremental']['wall_s'])} s (build mode {inc['incremental'].get('mode')}"
+                      f"{': ' + inc['incremental']['full_reason'] if inc['incremental'].get('full_reason') else ''}), "
                       f"against {_f(inc['alone']['wall_s'])} s for that report alone: "
                       f"{_f(inc.get('ratio_wall'))}×."]
 
@@ -80,14 +81,16 @@ def render(r: dict) -> str:
         lines += ["", f"### HTTP (JSON API, {http.get('scale')}×, loopback)", ""]
         if http.get("error"):
             lines.append(f"Error: {http['error']}")
-        lines += ["| concurrency | seconds | requests | errors | req/s | p50 ms | p95 ms | p99 ms | worker RSS MB |",
-                  "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        lines += ["| concurrency | seconds | requests | errors | req/s | p50 ms | p95 ms | p99 ms | worker RSS MB "
+                  "| server cores | client cores |",
+                  "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
         for run in http.get("load", []):
             lat = run["latency"]
             mem = run.get("memory") or {}
             lines.append(f"| {run['concurrency']} | {_f(run['duration_s'], 1)} | {run['requests']} | {run['errors']} | "
                          f"{_f(run['throughput_rps'], 1)} | {_f(lat['p50_ms'], 1)} | {_f(lat['p95_ms'], 1)} | "
-                         f"{_f(lat['p99_ms'], 1)} | {_f(mem.get('worker_rss_max_mb'), 0)} × {mem.get('workers')} |")
+                         f"{_f(lat['p99_ms'], 1)} | {_f(mem.get('worker_rss_max_mb'), 0)} × {mem.get('workers')} | "
+                         f"{_f(run.get('server_cores'))} | {_f(run.get('client_cores'))} |")
         sw = http.get("switch")
         if sw and sw.get("load"):
             lines += ["", f"Generation switch under load (concurrency 4): {sw['load']['requests']} requests in "

@@ -81,7 +81,7 @@ def run_http(a, work: Path, records: list[dict], results: dict) -> dict:
         http_load.load(server.base, paths, 2, 2.0)  # warm every worker's caches
         for c in a.concurrency:
             log(f"HTTP load at concurrency {c} for {a.duration:g} s")
-            run = http_load.load(server.base, paths, c, a.duration)
+            run = http_load.load(server.base, paths, c, a.duration, server=server)
             run["memory"] = server.memory()
             out["load"].append(run)
         out["switch"] = run_switch(a, server, root, data, corpus)

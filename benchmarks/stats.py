@@ -53,6 +53,11 @@ class Clock:
         return {"wall_s": round(self.wall, 4), "cpu_s": round(self.cpu, 4)}
 
 
+def cpu_seconds() -> float:
+    """User + system CPU time of this process, all threads."""
+    return _cpu()
+
+
 def _cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
