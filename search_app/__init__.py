@@ -67,7 +67,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.json.ensure_ascii = False
     app.json.sort_keys = False
 
-    from .views import api, exports, pages, params, resources
+    from .views import api, exports, pages, params, resources, searching
 
     resources.init_app(app)
     app.register_blueprint(pages.bp)
@@ -77,7 +77,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.after_request(_security_headers)
     app.register_error_handler(params.BadParameter, _bad_parameter)
-    app.register_error_handler(resources.IndexUnavailable, _index_unavailable)
+    app.register_error_handler(searching.IndexUnavailable, _index_unavailable)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
     return app

@@ -44,18 +44,18 @@ def build_app(index_dir: str):
     """Initialise jieba and open the index in this process, then create the app around them."""
     from indexer.analysis import init_jieba
     from search_app import create_app
-    from search_app.views.resources import IndexUnavailable, open_searcher
+    from search_app.views.resources import open_searcher
 
-    if not Path(index_dir).exists():
+    if not Path(index_dir).is_dir():
         raise ServerError(f"索引目录 {index_dir} 不存在：请先运行 policy-search build --index-dir {index_dir}")
     init_jieba()
-    try:
-        searcher = open_searcher(index_dir)
-        # Touch the index once so a broken or resource-mismatched index fails here, not
-        # on the first visitor's request.
-        searcher.status()
-    except IndexUnavailable as exc:
-        raise ServerError(str(exc)) from exc
+    searcher = open_searcher(index_dir)
+    # Opening the live generation here (status() does) maps its segment files into the
+    # master, so the forked workers share them; a missing or resource-mismatched index
+    # stops the server now rather than greeting the first visitor with an error.
+    status = searcher.status()
+    if not status.get("available"):
+        raise ServerError(status.get("error") or f"索引目录 {index_dir} 中没有可用的索引")
     return create_app({"INDEX_DIR": index_dir, "SEARCHER": searcher})
 
 

@@ -36,4 +36,12 @@ def document(doc_id: str):
 
 @bp.get("/status")
 def status():
-    return jsonify(get_searcher().status())
+    from flask import current_app
+
+    from indexer.build import index_status
+
+    info = get_searcher().status()
+    # The generations and the outcome of the last build attempt (a failed nightly build
+    # leaves the old generation live; this is where an operator sees why).
+    info["build"] = index_status(current_app.config["INDEX_DIR"])
+    return jsonify(info)

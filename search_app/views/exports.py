@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 from datetime import datetime, timezone
 
@@ -56,15 +57,19 @@ def _download(chunks, mimetype: str, extension: str) -> Response:
 
 
 def _checked_records(params):
-    """Run the query before the response starts, so a bad query is a 400, not a broken download."""
+    """Start the query before the response starts, so a bad query is a 400, not a broken
+    download, and the records come from the index generation pinned for this request
+    (teardown releases it before a streamed body is sent)."""
     from search_app import error_response
 
-    searcher = get_searcher()
+    records = iter_records(get_searcher(), params)
     try:
-        run_search(searcher, params.replace(page=1, per_page=1))
+        first = next(records, None)
     except QueryError as exc:
         return None, error_response(400, str(exc))
-    return iter_records(searcher, params), None
+    if first is None:
+        return iter(()), None
+    return itertools.chain([first], records), None
 
 
 @bp.get("/export.csv")

@@ -12,7 +12,6 @@ from .params import (
     FACETS,
     FACETS_BY_NAME,
     MAX_RESULT_WINDOW,
-    MONTH_FACET_NAMES,
     SORTS,
     SearchParams,
     parse_search_args,
@@ -72,7 +71,7 @@ def search():
     context = {
         "params": params,
         "result": result,
-        "facets": facet_views(result, params),
+        "facets": facet_views(result, params, cited_title=lambda key: _cited_title(searcher, key)),
         "histogram": histogram_view(result, params),
         "chips": params.chips(),
         "clear_all": params.cleared().query_string(),
@@ -123,6 +122,7 @@ def document(doc_id: str):
                     for b in (record.get("bodies_canonical") or record.get("bodies") or [])],
         region_link=(search_url(SearchParams().toggled("region", record["region"]).query_string())
                      if record.get("region") else None),
+        lineage=lineage_view(searcher, record),
         json_url=url_for("api.document", doc_id=doc_id),
         search_back=search_url(SearchParams(q=q).query_string()) if q else None,
     )
@@ -131,6 +131,43 @@ def document(doc_id: str):
 @bp.get("/help")
 def help_page():
     return render_template("help.html")
+
+
+# How a document relates to one it names (indexer.lineage's relations).
+RELATION_LABELS = {"implements": "贯彻落实", "issues": "印发", "interprets": "解读", "cites": "引用"}
+
+
+def lineage_view(searcher, record: dict) -> dict | None:
+    """The documents this one names and the documents naming it, as links."""
+    def doc_link(doc_id):
+        return url_for("pages.document", doc_id=doc_id) if doc_id and valid_doc_id(doc_id) else None
+
+    interprets = None
+    if record.get("interprets"):
+        target = find_document(searcher, record["interprets"])
+        if target:
+            interprets = {"title": target.get("title"), "url": doc_link(target["id"])}
+    cites = []
+    for link in record.get("cites") or []:
+        cites.append({
+            "relation": RELATION_LABELS.get(link.get("relation"), "引用"),
+            "title": link.get("title"),
+            "doc_number": link.get("doc_number"),
+            "url": doc_link(link.get("target_id")),
+            "others": search_url(SearchParams().toggled("cites", link["key"]).query_string()) if link.get("key") else None,
+        })
+    cited_by = [{"relation": RELATION_LABELS.get(e.get("relation"), "引用"), "title": e.get("title"),
+                 "url": doc_link(e.get("id"))} for e in record.get("cited_by") or []]
+    siblings = []
+    for group in record.get("siblings") or []:
+        parent = group.get("parent") or {}
+        siblings.append({
+            "parent": parent.get("title") or parent.get("doc_number") or parent.get("key"),
+            "documents": [{"title": d.get("title"), "url": doc_link(d.get("id"))} for d in group.get("documents") or []],
+        })
+    if not (interprets or cites or cited_by or siblings):
+        return None
+    return {"interprets": interprets, "cites": cites, "cited_by": cited_by, "siblings": siblings}
 
 
 def _qs(query_string: str) -> str:
@@ -149,7 +186,7 @@ def highlighted_paragraphs(searcher, record: dict, q: str) -> list[str]:
     return [escape(p, quote=False) for p in split_paragraphs(record.get("text"))]
 
 
-def facet_views(result: dict, params: SearchParams) -> list[dict]:
+def facet_views(result: dict, params: SearchParams, cited_title=None) -> list[dict]:
     """Plain dicts for the `_facet.html` partial: each value with the URL that toggles it."""
     views = []
     facets = result.get("facets") or {}
@@ -158,28 +195,23 @@ def facet_views(result: dict, params: SearchParams) -> list[dict]:
         if counts is None:
             continue
         selected = set(params.filters.get(facet.name, ()))
-        values = []
-        seen = set()
-        for item in counts:
-            value = item["value"]
-            seen.add(value)
-            values.append({
-                "value": value,
-                "label": facet.label_for(value),
-                "count": item["count"],
-                "selected": value in selected,
-            })
+        values = [{"value": item["value"], "count": item["count"], "selected": item["value"] in selected}
+                  for item in counts]
+        seen = {v["value"] for v in values}
         # A selected value with no hits left still shows, ticked, so it can be unticked.
-        values.extend({"value": v, "label": facet.label_for(v), "count": 0, "selected": True}
+        values.extend({"value": v, "count": 0, "selected": True}
                       for v in params.filters.get(facet.name, ()) if v not in seen)
         if not values:
             continue
-        for v in values:
-            v["url"] = search_url(params.toggled(facet.name, v["value"]).query_string())
         # Ticked values stay above the fold so the state is always visible.
         head = [v for v in values if v["selected"]]
         rest = [v for v in values if not v["selected"]]
         visible = max(FACET_VISIBLE - len(head), 0)
+        for v in values:
+            v["url"] = search_url(params.toggled(facet.name, v["value"]).query_string())
+            v["label"] = facet.label_for(v["value"])
+            if facet.name == "cites" and cited_title is not None:
+                v["label"] = cited_title(v["value"])
         views.append({
             "name": facet.name,
             "label": facet.label,
@@ -191,38 +223,43 @@ def facet_views(result: dict, params: SearchParams) -> list[dict]:
     return views
 
 
+def _cited_title(searcher, key: str) -> str:
+    """A cited parent is keyed by its record id when it is in the corpus: show its title."""
+    if valid_doc_id(key) and re.search(r"\d", key):
+        record = find_document(searcher, key)
+        if record:
+            return record.get("title") or key
+    return key
+
+
 def histogram_view(result: dict, params: SearchParams) -> dict | None:
     """Hits by publish month as SVG bar geometry; each bar links to that month's range."""
-    raw = result.get("histogram")
-    if raw is None:
-        facets = result.get("facets") or {}
-        raw = next((facets[n] for n in MONTH_FACET_NAMES if n in facets), None)
-    if not raw:
-        return None
     months = []
-    for item in raw:
-        value = str(item.get("value") or item.get("month") or "")
-        m = re.match(r"^(\d{4})-(\d{1,2})", value)
+    for item in result.get("histogram") or []:
+        m = re.match(r"^(\d{4})-(\d{1,2})", str(item.get("value") or ""))
         if m and item.get("count"):
-            months.append((int(m.group(1)), int(m.group(2)), int(item["count"])))
+            months.append((int(m.group(1)), int(m.group(2)), int(item["count"]), bool(item.get("selected"))))
     if not months:
         return None
     months.sort()
-    peak = max(c for _, _, c in months)
+    peak = max(c for _, _, c, _ in months)
+    dated = bool(params.date_from or params.date_to)
     bar_w, gap, height = 18, 4, 64
     bars = []
-    for i, (year, month, count) in enumerate(months):
+    for i, (year, month, count, inside) in enumerate(months):
         h = max(round(height * count / peak), 2)
         first = date(year, month, 1).isoformat()
         last = date(year, month, calendar.monthrange(year, month)[1]).isoformat()
         bars.append({
             "label": f"{year}年{month}月",
+            "tick": f"{month}月" if len(months) <= 12 else (str(year) if month == 1 or i == 0 else ""),
             "count": count,
             "x": i * (bar_w + gap),
             "y": height - h,
             "w": bar_w,
             "h": h,
-            "selected": params.date_from == first and params.date_to == last,
+            # Months inside the chosen date range; with no range, none stands out.
+            "selected": dated and inside,
             "url": search_url(params.replace(date_from=first, date_to=last, page=1).query_string()),
         })
     return {

@@ -11,6 +11,9 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from urllib.parse import urlencode
 
+# Value labels (中央/地方, 政策文件/…) are declared once, beside the index schema.
+from indexer.schema import FACET_LABELS
+
 # Facets shown in the sidebar, in display order. `name` is both the URL parameter and the
 # key in the search module's `filters` / `facets`; `filter_box` adds a type-to-filter box
 # (progressive enhancement) because issuing bodies run to hundreds of values.
@@ -25,20 +28,23 @@ class Facet:
         return dict(self.value_labels).get(value, value)
 
 
+def _labels(name: str) -> tuple[tuple[str, str], ...]:
+    return tuple(FACET_LABELS.get(name, {}).items())
+
+
 FACETS: tuple[Facet, ...] = (
-    Facet("kind", "类型", value_labels=(("policy", "政策"), ("activity", "活动"), ("interpretation", "解读"))),
-    Facet("level", "层级", value_labels=(("central", "中央"), ("local", "地方"))),
+    Facet("kind", "类型", value_labels=_labels("kind")),
+    Facet("level", "层级", value_labels=_labels("level")),
     Facet("region", "地区", filter_box=True),
     Facet("city", "城市", filter_box=True),
     Facet("body", "发布部门", filter_box=True),
     Facet("doc_type", "文种"),
     Facet("category", "分类", filter_box=True),
+    # Parents cited by the hits, keyed by record id, 文号 or title (see indexer.lineage).
+    Facet("cites", "引用的文件", filter_box=True),
 )
 FACETS_BY_NAME = {f.name: f for f in FACETS}
 FILTER_NAMES = tuple(f.name for f in FACETS)
-
-# Names the search module may use for the by-month counts that feed the histogram.
-MONTH_FACET_NAMES = ("publish_month", "month")
 
 SORTS = (("relevance", "相关度"), ("newest", "最新发布"), ("oldest", "最早发布"))
 SORT_NAMES = tuple(name for name, _ in SORTS)

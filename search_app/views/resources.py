@@ -13,10 +13,6 @@ from flask import current_app, g
 EXTENSION = "policy_search"
 
 
-class IndexUnavailable(Exception):
-    """The index cannot be opened (never built, or unreadable); the message is for users."""
-
-
 class SearchService:
     def __init__(self, index_dir: str, searcher=None):
         self.index_dir = index_dir
@@ -34,12 +30,7 @@ class SearchService:
 def open_searcher(index_dir: str):
     from search_app.search import Searcher
 
-    try:
-        return Searcher(index_dir)
-    except Exception as exc:  # noqa: BLE001 - any failure to open means the same to a user
-        raise IndexUnavailable(
-            f"无法打开索引目录 {index_dir}：{exc}。请先运行 policy-search build 建立索引。"
-        ) from exc
+    return Searcher(index_dir)
 
 
 def init_app(app) -> None:
@@ -50,14 +41,12 @@ def init_app(app) -> None:
 def get_searcher():
     if "searcher" not in g:
         searcher = current_app.extensions[EXTENSION].searcher()
-        # A Searcher that can pin a generation hands out a per-request snapshot.
-        acquire = getattr(searcher, "acquire", None)
-        g.searcher = acquire() if callable(acquire) else searcher
+        # Pinned to the live generation for the whole request (page, facets, related list).
+        g.searcher = searcher.acquire()
     return g.searcher
 
 
 def release_searcher(exc=None) -> None:
     searcher = g.pop("searcher", None)
-    release = getattr(searcher, "release", None)
-    if callable(release):
-        release()
+    if searcher is not None:
+        searcher.release()

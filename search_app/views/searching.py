@@ -1,7 +1,7 @@
 """The views' only calls into search_app.search, so pages, API and exports ask alike."""
 from __future__ import annotations
 
-from search_app.search import QueryError  # noqa: F401 - re-exported for the views
+from search_app.search import IndexUnavailable, QueryError  # noqa: F401 - re-exported for the views
 
 from .params import SearchParams
 
