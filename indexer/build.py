@@ -309,6 +309,11 @@ def clean_debris(index_root) -> list[str]:
             if path.name.startswith(TMP_PREFIX) or never_live or not (path / MANIFEST).is_file():
                 _remove(path)
                 removed.append(f"{GENERATIONS}/{path.name}")
+        for path in gens.iterdir():
+            # Half-written files of ours in a kept generation (ACTIVATED.tmp-…).
+            for tmp in path.glob(f"*{TMP_PREFIX}*") if path.is_dir() else ():
+                tmp.unlink(missing_ok=True)
+                removed.append(f"{GENERATIONS}/{path.name}/{tmp.name}")
     return removed
 
 
@@ -599,7 +604,17 @@ class _Build:
             return BuildResult(outcome, message, live=previous.build_id, manifest=old,
                                warnings=corpus.warnings, skipped=corpus.skipped)
 
-        self._index(previous, corpus, full_reason, added + changed, removed)
+        try:
+            self._index(previous, corpus, full_reason, added + changed, removed)
+        except Exception as exc:
+            if full_reason:
+                raise
+            # A live generation that cannot be updated (damaged files, a stamp
+            # from other resources) must not block every night's build.
+            full_reason = f"the incremental update failed ({_one_line(exc)})"
+            self.notes.append(f"{full_reason}; rebuilding every document")
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            self._index(previous, corpus, full_reason, added + changed, removed)
         self.stage("validate", "validating the new generation")
         validation = validate_generation(self.tmp, corpus.records, previous.manifest, self.max_drop,
                                          self.force, fresh_ids=added + changed)

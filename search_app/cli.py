@@ -217,9 +217,11 @@ def _render_status(info: dict) -> str:
     gens = ", ".join(g["build_id"] + (" (live)" if g["live"] else "") for g in info["generations"])
     lines.append(f"generations  {gens or 'none'}")
     last = info["last_build"]
-    if last:
+    if last and last["outcome"] == "running":
+        lines.append(f"last build   running since {last.get('started_at')} (pid {last.get('pid')})")
+    elif last:
         when = last.get("finished_at") or last.get("started_at")
-        lines.append(f"last build   {last['outcome']} at {when}: {last.get('message', '')}".rstrip(": "))
+        lines.append(f"last build   {last['outcome']} at {when}: {last.get('message', '')}")
     for problem in info["problems"]:
         lines.append(f"problem      {problem}")
     return "\n".join(lines)
@@ -243,6 +245,69 @@ def rollback(index_dir: str, target: str | None, force: bool) -> None:
         fail(str(exc), EXIT_FAILED)
     click.echo(f"generation {now} is live (was {was})")
 
+
+
+@main.command()
+@click.argument("query", nargs=-1)
+@click.option("--index-dir", envvar="POLICY_SEARCH_INDEX_DIR", default=DEFAULT_INDEX_DIR, show_default=True,
+              help="Index root (also $POLICY_SEARCH_INDEX_DIR).")
+@click.option("--region", multiple=True, help="Province-level region (repeatable; any one matches).")
+@click.option("--city", multiple=True, help="City (repeatable).")
+@click.option("--level", multiple=True, help="central / local (中央 / 地方).")
+@click.option("--body", multiple=True, help="Issuing body; any alias works (repeatable).")
+@click.option("--doc-type", multiple=True, help="通知 / 意见 / 方案 / 规划 … (repeatable).")
+@click.option("--category", multiple=True, help="Report category (repeatable).")
+@click.option("--kind", multiple=True, help="policy / activity / interpretation (repeatable).")
+@click.option("--from", "date_from", default=None, help="Published on or after (YYYY[-MM[-DD]]).")
+@click.option("--to", "date_to", default=None, help="Published on or before (YYYY[-MM[-DD]]).")
+@click.option("--sort", type=click.Choice(["relevance", "newest", "oldest"]), default="relevance", show_default=True)
+@click.option("--page", default=1, show_default=True, type=click.IntRange(1, None))
+@click.option("--per-page", default=10, show_default=True, type=click.IntRange(1, 100))
+@click.option("--json", "as_json", is_flag=True, help="The search result as JSON.")
+def search(query, index_dir, region, city, level, body, doc_type, category, kind, date_from, date_to,
+           sort, page, per_page, as_json) -> None:
+    """Search the index from the terminal (query language: docs/query-language.md)."""
+    from indexer.analysis import init_jieba
+    from search_app.search import QueryError, SearchError, Searcher
+
+    init_jieba()
+    filters = {"region": region, "city": city, "level": level, "body": body, "doc_type": doc_type,
+               "category": category, "kind": kind, "date_from": date_from, "date_to": date_to}
+    filters = {k: list(v) if isinstance(v, tuple) else v for k, v in filters.items() if v}
+    try:
+        result = Searcher(index_dir).search(" ".join(query), filters, sort=sort, page=page, per_page=per_page)
+    except QueryError as exc:
+        fail(str(exc), EXIT_USAGE)
+    except SearchError as exc:
+        fail(str(exc), EXIT_FAILED)
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        return
+    click.echo(_render_search(result, color=sys.stdout.isatty()))
+
+
+def _render_search(result: dict, color: bool) -> str:
+    import html
+    import re
+
+    def marked(fragment: str) -> str:
+        def style(m):
+            text = html.unescape(m.group(1))
+            return click.style(text, bold=True, fg="red") if color else f"【{text}】"
+        return html.unescape(re.sub(r"<mark>(.*?)</mark>", lambda m: style(m).replace("&", "&amp;"), fragment))
+
+    lines = [f"共 {result['total']} 条 · 第 {result['page']}/{result['pages']} 页 · {result['took_ms']} 毫秒"
+             f" · {result['explanation']['summary']}"]
+    first = (result["page"] - 1) * result["per_page"]
+    for n, hit in enumerate(result["results"], start=first + 1):
+        meta = [" ".join(hit["bodies"] or []), hit["doc_number"], hit["publish_date"],
+                " ".join(x for x in (hit["region"], hit["city"]) if x), hit["doc_type"]]
+        lines.append("")
+        lines.append(f"{n}. {marked(hit['title_html'])}  [{hit['id']}]")
+        lines.append("   " + " · ".join(str(m) for m in meta if m))
+        if hit["snippet_html"]:
+            lines.append("   " + marked(hit["snippet_html"]))
+    return "\n".join(lines)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -116,8 +116,10 @@ def make_data_dir(base: Path, files: dict) -> Path:
 
 
 def next_month(text: str) -> str:
-    """The same documents as if issued a month later: another report's policies."""
-    return re.sub(r"2021(\s*)年(\s*)12(\s*)月", r"2022\1年\2 1\3月", text)
+    """Documents as if issued a month later under the next year's 文号: new policies
+    for another report (same layout and wording, other metadata)."""
+    text = re.sub(r"2021(\s*)年(\s*)12(\s*)月", r"2022\1年\2 1\3月", text)
+    return re.sub(r"(?m)^(\s*文号[:：].*?)2021", r"\g<1>2022", text)
 
 
 def january_report(central=(4, 5, 16), local=(22,), reprinted=(("一", 4),)) -> str:

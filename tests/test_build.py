@@ -616,3 +616,17 @@ def test_crontab_line_builds(tmp_path):
     assert run.returncode == 0, (install / "var" / "build.log").read_text()
     assert "is live: 2 documents" in (install / "var" / "build.log").read_text()
     assert B.live_generation(install / "var" / "index") is not None
+
+
+def test_damaged_live_generation_is_rebuilt_in_full(site):
+    data, root = site
+    live = B.live_generation(root)
+    for seg in live.glob("*.seg"):
+        seg.write_bytes(seg.read_bytes()[: seg.stat().st_size // 3])
+    add_report_b(data)
+    run = policy_search("build", "--data-dir", data, "--index-dir", root)
+    assert run.returncode == 0, run.stderr
+    assert "the incremental update failed" in run.stderr and "rebuilding every document" in run.stderr
+    manifest = B.read_manifest(B.live_generation(root))
+    assert manifest["mode"] == "full" and manifest["full_reason"].startswith("the incremental update failed (")
+    assert_serves(root, corpus_records(data))
