@@ -190,10 +190,12 @@ def parse_file(rel: str, data: bytes, sha256: str) -> SourceFile:
         return source
     decoded = decode_report(data, rel)
     source.encoding = decoded.encoding
-    from indexer.parse import parse_report
+    from indexer.parse import ReportError as NotAReport, parse_report
 
     try:
         report = parse_report(decoded.text, rel)
+    except NotAReport as exc:  # the parser's verdict: not a report it can read
+        raise ReportError(_reason(exc, rel)) from exc
     except Exception as exc:  # a parser failure on one file must not stop the others
         detail = " ".join(str(exc).split())
         raise ReportError(f"the parser failed: {type(exc).__name__}: {detail}") from exc
