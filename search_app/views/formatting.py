@@ -45,6 +45,16 @@ def safe_marks(fragment: str | None, *, first_id: str | None = None) -> Markup:
     return Markup("".join(out))
 
 
+def web_url(url) -> str | None:
+    """The URL if it is an http(s) address fit for an href, else None (javascript:, data:…)."""
+    if not isinstance(url, str):
+        return None
+    url = url.strip()
+    if re.match(r"^https?://[^\s/?#]+", url, re.IGNORECASE) and not re.search(r"[\s<>\"']", url):
+        return url
+    return None
+
+
 def has_mark(fragment: str | None) -> bool:
     return bool(fragment) and "<mark>" in fragment
 
@@ -64,7 +74,7 @@ def citation(record: dict, *, accessed: date | None = None) -> str:
     title = (record.get("title") or "").strip().rstrip("。.")
     if record.get("doc_number"):
         title = f"{title}: {record['doc_number']}"
-    urls = [u for u in (record.get("source_urls") or []) if u]
+    urls = [u for u in (record.get("source_urls") or []) if web_url(u)]
     published = record.get("publish_date") or record.get("written_date")
 
     parts = []

@@ -7,7 +7,7 @@ from datetime import date
 
 from flask import Blueprint, current_app, render_template, request, url_for
 
-from .formatting import citation, has_mark, safe_marks, source_reports, split_paragraphs
+from .formatting import citation, has_mark, safe_marks, source_reports, split_paragraphs, web_url
 from .params import (
     FACETS,
     FACETS_BY_NAME,
@@ -38,6 +38,7 @@ def register_template_helpers(app) -> None:
     app.jinja_env.filters["marks"] = safe_marks
     app.jinja_env.filters["facet_label"] = facet_label
     app.jinja_env.filters["cn_date"] = cn_date
+    app.jinja_env.filters["web_url"] = web_url
 
 
 def search_url(query_string: str = "") -> str:
