@@ -24,6 +24,8 @@ CUES_TABLE = "lineage_cues.tsv"
 # Strongest first: when one document mentions the same parent several times the link takes
 # the most specific relation any mention has.
 RELATIONS = ("interprets", "issues", "implements", "cites")
+RELATION_LABELS = {"interprets": "解读", "issues": "印发", "implements": "贯彻落实", "cites": "引用"}
+CENTRAL_GROUP = "中央"
 
 _YEAR_SERIAL = (r"[" + re.escape(OPEN_BRACKETS) + r"]\s*(?P<year>\d\s?\d\s?\d\s?\d)\s*["
                 + re.escape(CLOSE_BRACKETS) + r"]\s*第?\s*(?P<serial>\d(?:\s?\d){0,4})\s*号")
@@ -594,10 +596,15 @@ def cited_by(lineage: dict, value: str) -> list[dict]:
 
 def cited_by_region(lineage: dict, value: str) -> dict[str, list[dict]]:
     """cited_by grouped by region; central documents under '中央'."""
+    return dict(group_by_region(cited_by(lineage, value)))
+
+
+def group_by_region(entries: list[dict]) -> list[tuple[str, list[dict]]]:
+    """Citing documents by region: central ones first, then the regions citing most."""
     groups: dict[str, list[dict]] = defaultdict(list)
-    for entry in cited_by(lineage, value):
-        groups[entry["region"] or "中央"].append(entry)
-    return dict(groups)
+    for entry in entries:
+        groups[entry.get("region") or CENTRAL_GROUP].append(entry)
+    return sorted(groups.items(), key=lambda kv: (kv[0] != CENTRAL_GROUP, -len(kv[1]), kv[0]))
 
 
 def siblings(lineage: dict, record_id: str) -> list[dict]:
