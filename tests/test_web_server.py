@@ -1,0 +1,88 @@
+"""`policy-search serve`: a real gunicorn process in front of the app."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import urllib.parse
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlencode
+
+import pytest
+
+from tests.web_support import ROOT, WEB_IDS, Server, web_index, web_records  # noqa: F401 - fixtures
+
+
+@pytest.fixture(scope="module")
+def server(web_index, tmp_path_factory):
+    running = Server(web_index, workers=2, log_dir=tmp_path_factory.mktemp("serve-log"))
+    yield running
+    running.stop()
+
+
+def fetch(url: str) -> tuple[int, dict, bytes]:
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return response.status, dict(response.headers), response.read()
+
+
+def test_serves_pages_api_and_exports(server):
+    status, headers, body = fetch(server.base + "/?q=" + urllib.parse.quote("冷链"))
+    assert status == 200 and "冷链" in body.decode() and headers["Content-Security-Policy"]
+    status, _, body = fetch(server.base + "/api/status")
+    assert json.loads(body)["total"] == len(WEB_IDS)
+    status, headers, body = fetch(server.base + "/export.csv")
+    assert body.startswith(b"\xef\xbb\xbf") and body.count(b"\r\n") == len(WEB_IDS) + 1
+    status, _, body = fetch(server.base + "/static/app.js")
+    assert status == 200 and b"use strict" in body
+
+
+def test_concurrent_requests_agree(server, web_records):
+    queries = ["冷链", "物流", "绿色低碳", "保障性租赁住房", "", "实施意见"]
+    urls = [server.base + "/api/search?" + urlencode({"q": q, "per_page": 100}) for q in queries] * 4
+
+    def total(url):
+        status, _, body = fetch(url)
+        assert status == 200
+        data = json.loads(body)
+        return url, data["total"], [r["id"] for r in data["results"]]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(total, urls))
+    by_url: dict[str, set] = {}
+    for url, count, ids in answers:
+        by_url.setdefault(url, set()).add((count, tuple(ids)))
+    assert all(len(seen) == 1 for seen in by_url.values())
+    everything = server.base + "/api/search?" + urlencode({"q": "", "per_page": 100})
+    assert next(iter(by_url[everything]))[0] == len(web_records)
+
+
+def test_bound_to_loopback_with_the_index_opened_before_the_fork(server, web_index):
+    log = server.log()
+    assert f"Listening at: http://127.0.0.1:{server.port}" in log
+    assert log.count("Booting worker") == 2
+    # The master process (the one we started) has mapped the live generation's segment
+    # files, so the workers it forked share them.
+    live = (web_index / "generations" / (web_index / "CURRENT").read_text().strip()).resolve()
+    maps = open(f"/proc/{server.process.pid}/maps").read()
+    assert str(live) in maps
+
+
+def test_missing_index_is_a_one_line_error(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "search_app.cli", "serve", "--index-dir", str(tmp_path / "none"), "--port", "1"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("policy-search: ") and "policy-search build" in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_empty_index_directory_is_a_one_line_error(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "search_app.cli", "serve", "--index-dir", str(tmp_path), "--port", "1"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
