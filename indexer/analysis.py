@@ -39,7 +39,7 @@ USER_DICT = DICTIONARIES_DIR / "user_dict.txt"
 SYNONYMS = DICTIONARIES_DIR / "synonyms.txt"
 
 # Bump when the analyzers change what they emit: part of resources_version().
-ANALYSIS_CODE_VERSION = "1"
+ANALYSIS_CODE_VERSION = "2"
 
 # --------------------------------------------------------------------------- normalisation
 
@@ -263,16 +263,18 @@ def query_words(text: str) -> list[str]:
     return [w.lower() for w, _s, _e in _segments(compacted) if _is_content(w)]
 
 
+_MAX_SUB_WORD = 6
+
+
 def sub_words(word: str) -> list[tuple[str, int]]:
-    """The dictionary words of two and three characters inside a longer word
-    (jieba's search mode), with their offset in the word."""
+    """The dictionary words inside a longer word, with their offset in it: like
+    jieba's search mode, but up to six characters, so 生态环境 is found inside
+    生态环境保护 and 冷链物流 inside 冷链物流基地."""
     if len(word) <= 2 or word.isascii():
         return []
     freq = init_jieba().FREQ
     found = []
-    for n in (2, 3):
-        if len(word) <= n:
-            continue
+    for n in range(2, min(len(word) - 1, _MAX_SUB_WORD) + 1):
         for i in range(len(word) - n + 1):
             gram = word[i:i + n]
             if freq.get(gram):

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from whoosh import query as Q
+from whoosh import scoring
 from whoosh.analysis import Token
 from whoosh.highlight import PinpointFragmenter
 
@@ -46,6 +47,7 @@ from indexer.schema import (
     FIELD_PREFIXES,
     FIELD_WEIGHTS,
     FILTER_FACETS,
+    FILTER_FIELDS,
     KIND_ORDER,
     LISTED_FACETS,
     NGRAM_SUFFIX,
@@ -64,7 +66,15 @@ TIER_TITLE_WHOLE = 1e7
 TIER_TITLE_ALL = 1e5
 # Weight of an exact (n-gram phrase) match relative to the word match of a field.
 EXACT_WEIGHT = 1.5
-SYNONYM_WEIGHT = 0.7
+# An expansion (PPP → 政府和社会资本合作) ranks a little below the word typed.
+SYNONYM_WEIGHT = 0.8
+
+# BM25F length normalisation of the body text. Documents run from a 150-character
+# cover notice to a 50,000-character plan whose many mentions of a topic mean it
+# is about that topic: the usual b = 0.75 would bury it under short notes.
+TEXT_LENGTH_NORMALISATION = 0.4
+WEIGHTING = scoring.BM25F(B=0.75, K1=1.2, text_B=TEXT_LENGTH_NORMALISATION,
+                          text_ng_B=TEXT_LENGTH_NORMALISATION)
 
 SNIPPET_CHARS = 150
 SNIPPET_SURROUND = 36
@@ -97,7 +107,8 @@ _FIELD_RE = re.compile(
 _DOC_NUMBER_RE = re.compile(
     r"([\u3400-\u9fff]{1,12})\s*[〔(]\s*((?:19|20)\d\d)\s*[〕)]\s*(?:第\s*)?(\d{1,6})\s*(号?)"
 )
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_TEXT_DASHES = frozenset("‐‑‒–—―﹣")
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 @dataclass
@@ -168,12 +179,12 @@ def _lex(text: str, notes: list[str]) -> list[_Lexeme]:
             i = m.end()
             continue
         if ch == "-" and i + 1 < n and not text[i + 1].isspace() and not text[i + 1].isdigit() \
-                and text[i + 1] != "-":
+                and text[i + 1] not in "-" + "".join(_TEXT_DASHES):
             out.append(_Lexeme("NOT"))
             i += 1
             continue
         j = i
-        while j < n and not text[j].isspace() and text[j] not in '"()':
+        while j < n and not text[j].isspace() and text[j] not in '"()':  # noqa: B005
             j += 1
         word = text[i:j]
         i = j
@@ -455,7 +466,10 @@ def _compile_term(term: Term, fields, explanation: dict, highlights: list[_Highl
         clauses = [_compile_word(p, fields, SYNONYM_WEIGHT, highlights, fallback=False)[0] for p in parts]
         clauses = [c for c in clauses if c is not None]
         if clauses:
-            alternatives.append(clauses[0] if len(clauses) == 1 else Q.And(clauses))
+            expansion = clauses[0] if len(clauses) == 1 else Q.And(clauses)
+            # Only where the word itself is absent: naming the thing twice (PPP and
+            # 政府和社会资本合作) does not make a document more relevant.
+            alternatives.append(Q.AndNot(expansion, main) if main is not None else expansion)
         expansions.append(" ".join(parts))
     if expansions:
         explanation["expansions"].append({"term": term.text, "alternatives": expansions})
@@ -501,7 +515,10 @@ def parse_query(text: str) -> Plan:
     """Parse and compile a query string (cached: plans are immutable)."""
     notes: list[str] = []
     cleaned = _clean_query(text, notes)
-    folded = fold(cleaned)
+    # Lex the folded query, except that only a typed hyphen-minus (or its full-width
+    # form) is the exclusion operator: a dash from pasted text (—, –) stays a
+    # character, and fold() unifies it later for matching.
+    folded = "".join(c if c in _TEXT_DASHES else f for c, f in zip(cleaned, fold(cleaned)))
     explanation = {"query": cleaned, "terms": [], "expansions": [], "doc_numbers": [], "notes": notes}
     lexemes = _lex(folded, notes)
     tree = _Parser(lexemes, notes).parse()
@@ -639,7 +656,7 @@ class _Generation:
         self.retired = False
         try:
             self.ix = open_index(path)
-            self.searcher = self.ix.searcher()
+            self.searcher = self.ix.searcher(weighting=WEIGHTING)
         except Exception as exc:  # a damaged or half-written index
             raise IndexUnavailable(f"无法打开索引 {path}：{exc}") from exc
         self.stamp = read_stamp(path) or {}
@@ -670,6 +687,13 @@ class _Generation:
                 of_doc.setdefault(docnum, []).append(value)
             self.by_value[facet] = by_value
             self.of_doc[facet] = {d: tuple(v) for d, v in of_doc.items()}
+        # Filters that match another field than the facet counts (cites: any name of a parent).
+        self.filter_by_value: dict[str, dict[str, set[int]]] = {}
+        for facet, fieldname in FILTER_FIELDS.items():
+            by_value = {}
+            for docnum, value in self._postings(reader, fieldname):
+                by_value.setdefault(value, set()).add(docnum)
+            self.filter_by_value[facet] = by_value
         self.dates: dict[str, dict[int, str]] = {}
         for fieldname in ("publish_date", "written_date"):
             self.dates[fieldname] = {d: v for d, v in self._postings(reader, fieldname)}
@@ -765,8 +789,8 @@ class Searcher:
 
     # ----------------------------------------------------------------- generations
 
-    @contextmanager
-    def _generation(self, check_resources: bool = True):
+    def _acquire_live(self) -> _Generation:
+        """The live generation (reopened if CURRENT changed), marked in use."""
         path, name = resolve_index(self.index_root)
         with self._lock:
             gen = self._gen
@@ -776,6 +800,11 @@ class Searcher:
                     gen.retire()
                 self._gen = gen = fresh
             gen.acquire()
+        return gen
+
+    @contextmanager
+    def _generation(self, check_resources: bool = True):
+        gen = self._acquire_live()
         try:
             if check_resources and gen.mismatch:
                 raise IndexUnavailable(gen.mismatch)
@@ -783,6 +812,12 @@ class Searcher:
                 yield gen
         finally:
             gen.release()
+
+    def acquire(self) -> "PinnedSearcher":
+        """A view of this searcher pinned to the live generation, for a request
+        that makes several calls (a page and its facets, a document and its
+        related list) and must see one index; `release()` it when done."""
+        return PinnedSearcher(self, self._acquire_live())
 
     def close(self) -> None:
         with self._lock:
@@ -871,8 +906,9 @@ class Searcher:
             values = list(dict.fromkeys(values))
             selected_values[key] = values
             docs: set[int] = set()
+            lookup = gen.filter_by_value.get(key, gen.by_value[key])
             for value in values:
-                docs |= gen.by_value[key].get(value, set())
+                docs |= lookup.get(value, set())
             selections[key] = docs
         return selections, selected_values
 
@@ -899,6 +935,10 @@ class Searcher:
             candidates = [k for k in known if k.startswith(value)]
             if len(candidates) == 1:
                 return candidates[0]
+        if key == "cites":
+            from indexer.lineage import filter_key
+
+            return filter_key(value) or value
         return value
 
     def _date_filter(self, gen: _Generation, flt: dict, keys=tuple(DATE_FILTERS)) -> set[int] | None:
@@ -1065,7 +1105,8 @@ class Searcher:
                     "available": gen.mismatch is None,
                     "index_path": str(gen.path),
                     "generation": gen.name,
-                    "built_at": manifest.get("built_at") or gen.stamp.get("written_at"),
+                    "built_at": (manifest.get("built_at") or manifest.get("finished_at")
+                                 or gen.stamp.get("written_at")),
                     "documents": dict(sorted(counts.items(), key=lambda kv: KIND_ORDER.index(kv[0]) if kv[0] in KIND_ORDER else 99)),
                     "total": len(gen.all_docs),
                     "reports": [{"report": r, "documents": len(d)} for r, d in sorted(gen.by_value["report"].items())],
@@ -1079,6 +1120,39 @@ class Searcher:
         except IndexUnavailable as exc:
             info.update({"available": False, "error": str(exc)})
         return info
+
+
+class PinnedSearcher(Searcher):
+    """Searcher whose every call uses one generation (see Searcher.acquire)."""
+
+    def __init__(self, parent: Searcher, gen: _Generation):
+        self.index_root = parent.index_root
+        self._pinned = gen
+        self._released = False
+        self._release_lock = threading.Lock()
+
+    @contextmanager
+    def _generation(self, check_resources: bool = True):
+        gen = self._pinned
+        if self._released:
+            raise IndexUnavailable("检索句柄已释放")
+        if check_resources and gen.mismatch:
+            raise IndexUnavailable(gen.mismatch)
+        with gen.lock:
+            yield gen
+
+    def acquire(self) -> "PinnedSearcher":
+        return self
+
+    def release(self) -> None:
+        with self._release_lock:
+            if self._released:
+                return
+            self._released = True
+        self._pinned.release()
+
+    def close(self) -> None:
+        self.release()
 
 
 def _clamp_int(value, low: int, high: int, label: str) -> int:
