@@ -558,8 +558,15 @@ class _Build:
             result = self._run(previous)
         except CorpusError as exc:
             result = BuildResult("bad_input", str(exc), live=previous.build_id)
-        except Exception as exc:  # anything else: nothing changed, say why in one line
-            result = BuildResult("failed", f"build failed, nothing changed: {_one_line(exc)}", live=previous.build_id)
+        except Exception as exc:  # anything else: say why in one line
+            if live_build_id(self.root) == self.build_id:
+                # Only the tidying after the switch failed: the new generation is live and sound.
+                result = BuildResult("ok", f"generation {self.build_id} is live; tidying up after the switch "
+                                           f"failed: {_one_line(exc)}", live=self.build_id,
+                                     manifest=read_manifest(generation_dir(self.root, self.build_id)))
+            else:
+                result = BuildResult("failed", f"build failed, nothing changed: {_one_line(exc)}",
+                                     live=previous.build_id)
             result.warnings.append(traceback.format_exc())
         finally:
             if self.tmp.exists():
@@ -684,7 +691,6 @@ class _Build:
 
     def _manifest(self, corpus: Corpus, versions, full_reason, previous: _Previous, changes, hashes,
                   validation) -> dict:
-        self._close_stage()
         finished = _now()
         return {
             "format": MANIFEST_FORMAT,
@@ -705,7 +711,7 @@ class _Build:
             "warnings": corpus.warnings,
             "resources": versions,
             "validation": {k: v for k, v in validation.items() if k != "problems"},
-            "stages_s": self.stages,
+            "stages_s": dict(self.stages),  # up to validation; the rest takes milliseconds
             "record_hashes": hashes,
         }
 
