@@ -13,6 +13,9 @@ from indexer.lineage import (
 from indexer.parse import parse_report
 from indexer.readers import read_report
 from tests.report_slices import REPORT
+from tests.web_support import (  # noqa: F401 - fixtures
+    client, indexed, parse_html, squeeze, web_app, web_index, web_records,
+)
 
 GREENING = "国办发〔2021〕19号"
 GREENING_TITLE = "国务院办公厅关于科学绿化的指导意见"
@@ -359,3 +362,70 @@ def test_annotated_records_carry_their_links():
     assert [c["id"] for c in plan["cited_by"]] == [c["id"] for c in lin["cited_by"][plan["id"]]]
     # Annotating again from scratch gives the same links.
     assert annotate(list(records())) == list(annotated.values())
+
+
+# --------------------------------------------------------------------------- in the index and on the pages
+# The web tests' index: a real build (lineage included) of a slice of the report's records.
+
+
+def api(client, path, **params):
+    response = client.get(path, query_string=params)
+    assert response.status_code == 200, response.data[:300]
+    return response.get_json()
+
+
+def indexed_citers(indexed, doc_number, title):
+    return {i for i, r in indexed.items()
+            if doc_number in scan(r["text"]) or f"《{title}》" in scan(r["text"])}
+
+
+def test_cites_filter_agrees_with_a_direct_scan_of_the_indexed_texts(client, indexed):
+    expected = indexed_citers(indexed, GREENING, GREENING_TITLE)
+    assert {indexed[i]["region"] for i in expected} == {"云南省", "内蒙古自治区", "广东省"}
+    for value in (GREENING, "国办发[2021]19 号", "国办发（2021）19号", GREENING_TITLE, f"《{GREENING_TITLE}》"):
+        data = api(client, "/api/search", cites=value, per_page=100)
+        assert {r["id"] for r in data["results"]} == expected, value
+    expected = indexed_citers(indexed, RURAL_DELIVERY, RURAL_DELIVERY_TITLE)
+    assert len({indexed[i]["region"] for i in expected}) >= 2
+    data = api(client, "/api/search", cites="国办发﹝2021﹞29号", per_page=100)
+    assert {r["id"] for r in data["results"]} == expected
+
+
+def test_cites_facet_counts_the_parents_of_the_hits(client, indexed):
+    data = api(client, "/api/search", q="绿化", per_page=100)
+    hits = {r["id"] for r in data["results"]}
+    counts = {e["value"]: e["count"] for e in data["facets"]["cites"]}
+    assert counts[GREENING] == len(hits & indexed_citers(indexed, GREENING, GREENING_TITLE)) == 3
+    assert max(counts.values()) == counts[GREENING]
+
+
+def test_document_api_returns_cites_and_cited_by(client, indexed):
+    doc = api(client, "/api/documents/2021-12-l14")
+    (link,) = [c for c in doc["cites"] if c["key"] == GREENING]
+    assert link["relation"] == "implements" and link["title"] == GREENING_TITLE and link["target_id"] is None
+    assert doc["cited_by"] == []
+    policy = api(client, "/api/documents/2021-12-c01")
+    assert [(e["id"], e["relation"]) for e in policy["cited_by"]] == [("2021-12-int1", "interprets")]
+
+
+def test_document_page_shows_what_it_cites_its_siblings_and_who_cites_it(client):
+    doc = parse_html(client.get("/doc/2021-12-l14").data)
+    lineage = doc.find("section", cls="lineage")
+    text = squeeze(lineage.text())
+    assert "本文件引用" in text and GREENING_TITLE in text and GREENING in text
+    phrase = next(q for q in lineage.find_all("q", cls="relation-phrase") if GREENING_TITLE in q.text())
+    assert "贯彻落实" in phrase.text()
+    links = [a.attrs["href"] for a in lineage.find_all("a")]
+    assert "/doc/2021-12-l48" in links and "/doc/2021-12-l49" in links
+    # The link to every document citing the parent runs the cites filter.
+    item = next(li for li in lineage.find_all("li") if GREENING_TITLE in li.text())
+    results = parse_html(client.get(item.find("a", cls="relation-others").attrs["href"]).data)
+    found = {a.attrs["href"].rsplit("/", 1)[-1] for li in results.find_all("li", cls="result")
+             for a in [li.find("h2").find("a")]}
+    assert found == {"2021-12-l14", "2021-12-l48", "2021-12-l49"}
+    # Cited by, grouped by region: the interpretation of the report's section 3.1 is central.
+    doc = parse_html(client.get("/doc/2021-12-c01").data)
+    lineage = doc.find("section", cls="lineage")
+    assert "被引用" in lineage.text()
+    assert [squeeze(h.text()) for h in lineage.find_all("h4", cls="relation-region")] == ["中央（1）"]
+    assert "/doc/2021-12-int1" in [a.attrs["href"] for a in lineage.find_all("a")]

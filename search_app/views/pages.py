@@ -7,6 +7,8 @@ from datetime import date
 
 from flask import Blueprint, current_app, render_template, request, url_for
 
+from indexer.lineage import RELATION_LABELS, group_by_region
+
 from .formatting import citation, has_mark, safe_marks, source_reports, split_paragraphs, web_url
 from .params import (
     FACETS,
@@ -134,10 +136,6 @@ def help_page():
     return render_template("help.html")
 
 
-# How a document relates to one it names (indexer.lineage's relations).
-RELATION_LABELS = {"implements": "贯彻落实", "issues": "印发", "interprets": "解读", "cites": "引用"}
-
-
 def lineage_view(searcher, record: dict) -> dict | None:
     """The documents this one names and the documents naming it, as links."""
     def doc_link(doc_id):
@@ -155,10 +153,13 @@ def lineage_view(searcher, record: dict) -> dict | None:
             "title": link.get("title"),
             "doc_number": link.get("doc_number"),
             "url": doc_link(link.get("target_id")),
+            "phrase": link.get("phrase"),
             "others": search_url(SearchParams().toggled("cites", link["key"]).query_string()) if link.get("key") else None,
         })
-    cited_by = [{"relation": RELATION_LABELS.get(e.get("relation"), "引用"), "title": e.get("title"),
-                 "url": doc_link(e.get("id"))} for e in record.get("cited_by") or []]
+    # Who cites it, by region: how far down the hierarchy a policy was taken up.
+    cited_by = [(region, [{"relation": RELATION_LABELS.get(e.get("relation"), "引用"), "title": e.get("title"),
+                           "url": doc_link(e.get("id")), "phrase": e.get("phrase")} for e in entries])
+                for region, entries in group_by_region(record.get("cited_by") or [])]
     siblings = []
     for group in record.get("siblings") or []:
         parent = group.get("parent") or {}
