@@ -339,3 +339,11 @@ def test_help_page_examples_all_run(client):
     for path in ("/", "/doc/2021-12-c01", "/nope"):
         response = client.get(path)
         assert 'href="/help"' in response.data.decode()
+
+
+def test_a_query_the_search_module_refuses_keeps_the_page(client):
+    # The year passes the URL check but not the search module's: its message, on the page.
+    doc = page(client, "/?q=冷链&date_from=0999-01-01", status=400)
+    assert doc.find("h1").text() == "无法执行此检索"
+    assert "0999-01-01" in doc.find("div", cls="notice-error").text()
+    assert doc.find("input", id="q").attrs["value"] == "冷链"

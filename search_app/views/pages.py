@@ -74,7 +74,7 @@ def search():
     context = {
         "params": params,
         "result": result,
-        "facets": facet_views(result, params, cited_title=lambda key: _cited_title(searcher, key)),
+        "facets": facet_views(result, params),
         "histogram": histogram_view(result, params),
         "chips": params.chips(),
         "clear_all": params.cleared().query_string(),
@@ -188,7 +188,7 @@ def highlighted_paragraphs(searcher, record: dict, q: str) -> list[str]:
     return [escape(p, quote=False) for p in split_paragraphs(record.get("text"))]
 
 
-def facet_views(result: dict, params: SearchParams, cited_title=None) -> list[dict]:
+def facet_views(result: dict, params: SearchParams) -> list[dict]:
     """Plain dicts for the `_facet.html` partial: each value with the URL that toggles it."""
     views = []
     facets = result.get("facets") or {}
@@ -197,8 +197,8 @@ def facet_views(result: dict, params: SearchParams, cited_title=None) -> list[di
         if counts is None:
             continue
         selected = set(params.filters.get(facet.name, ()))
-        values = [{"value": item["value"], "count": item["count"], "selected": item["value"] in selected}
-                  for item in counts]
+        values = [{"value": item["value"], "count": item["count"], "selected": item["value"] in selected,
+                   "label": item.get("label")} for item in counts]
         seen = {v["value"] for v in values}
         # A selected value with no hits left still shows, ticked, so it can be unticked.
         values.extend({"value": v, "count": 0, "selected": True}
@@ -211,9 +211,8 @@ def facet_views(result: dict, params: SearchParams, cited_title=None) -> list[di
         visible = max(FACET_VISIBLE - len(head), 0)
         for v in values:
             v["url"] = search_url(params.toggled(facet.name, v["value"]).query_string())
-            v["label"] = facet.label_for(v["value"])
-            if facet.name == "cites" and cited_title is not None:
-                v["label"] = cited_title(v["value"])
+            # The search module names some values itself (a cited parent by its title).
+            v["label"] = v.get("label") or facet.label_for(v["value"])
         views.append({
             "name": facet.name,
             "label": facet.label,
@@ -223,15 +222,6 @@ def facet_views(result: dict, params: SearchParams, cited_title=None) -> list[di
             "selected_count": len(head),
         })
     return views
-
-
-def _cited_title(searcher, key: str) -> str:
-    """A cited parent is keyed by its record id when it is in the corpus: show its title."""
-    if valid_doc_id(key) and re.search(r"\d", key):
-        record = find_document(searcher, key)
-        if record:
-            return record.get("title") or key
-    return key
 
 
 def histogram_view(result: dict, params: SearchParams) -> dict | None:
