@@ -572,6 +572,14 @@ def link_keys(links: list[dict]) -> list[str]:
     return keys
 
 
+def link_label(link: dict) -> str:
+    """A parent as a reader names it: its title as cited, with its 文号 when known."""
+    title, number = link.get("title"), link.get("doc_number")
+    if title and number:
+        return f"{title}（{number}）"
+    return title or number or link.get("key") or ""
+
+
 def annotate(records: list[dict], lineage: dict | None = None) -> list[dict]:
     """Copies of `records` carrying their lineage: `cites` (links as in resolve_references),
     `cited_by` (the records citing this one) and `siblings` (see `siblings`). A corpus-wide

@@ -13,7 +13,7 @@ import json
 from whoosh import fields, formats
 
 from indexer.analysis import CharGramAnalyzer, WordAnalyzer, doc_number_key
-from indexer.lineage import link_keys
+from indexer.lineage import link_keys, link_label
 
 # Searchable texts: record key → index field (words); the n-gram twin is FIELD + "_ng".
 TEXT_FIELDS = ("title", "summary", "text", "bodies", "doc_number", "place")
@@ -115,6 +115,8 @@ def build_schema() -> fields.Schema:
         # References to other documents (indexer.lineage): every name of each parent, and its key.
         "cite_keys": fields.KEYWORD(commas=True, scorable=False),
         "cited_parents": fields.KEYWORD(commas=True, scorable=False),
+        # Parent key → how the document names it, for the labels of the cites facet.
+        "cite_labels": fields.STORED(),
     }
     for name in TEXT_FIELDS:
         spec[name] = _words(vector=name in ("title", "text"))
@@ -173,6 +175,8 @@ def record_to_document(record: dict) -> dict:
         "cite_keys": _keyword(link_keys(record.get("cites") or [])),
         "cited_parents": _keyword(link["key"] for link in record.get("cites") or []),
     }
+    if record.get("cites"):
+        doc["cite_labels"] = {link["key"]: link_label(link) for link in record["cites"]}
     if doc_number:
         doc["doc_number_key"] = doc_number_key(doc_number)
     if parts:

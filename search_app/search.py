@@ -674,6 +674,7 @@ class _Generation:
     def _load_tables(self) -> None:
         reader = self.searcher.reader()
         self.all_docs = frozenset(reader.all_doc_ids())
+        self._cite_labels: dict[str, str] | None = None
         self.docnum_by_id: dict[str, int] = {}
         for docnum, value in self._postings(reader, "id"):
             self.docnum_by_id[value] = docnum
@@ -716,6 +717,16 @@ class _Generation:
 
     def record(self, docnum: int) -> dict:
         return json.loads(self.searcher.stored_fields(docnum)["record"])
+
+    def cite_labels(self) -> dict[str, str]:
+        """Cited parent key → how the citing documents name it (title and 文号), read once."""
+        if self._cite_labels is None:
+            labels: dict[str, str] = {}
+            for docnum in sorted(self.of_doc.get("cites", {})):
+                for key, label in (self.searcher.stored_fields(docnum).get("cite_labels") or {}).items():
+                    labels.setdefault(key, label)
+            self._cite_labels = labels
+        return self._cite_labels
 
     def close(self) -> None:
         try:
@@ -969,7 +980,7 @@ class Searcher:
             chosen = selected_values.get(key, [])
             for value in chosen:
                 counts.setdefault(value, 0)
-            labels = FACET_LABELS.get(key, {})
+            labels = gen.cite_labels() if key == "cites" else FACET_LABELS.get(key, {})
             if key == "kind":
                 order = {k: i for i, k in enumerate(KIND_ORDER)}
                 items = sorted(counts.items(), key=lambda kv: (order.get(kv[0], 99), kv[0]))

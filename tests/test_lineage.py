@@ -397,6 +397,12 @@ def test_cites_facet_counts_the_parents_of_the_hits(client, indexed):
     counts = {e["value"]: e["count"] for e in data["facets"]["cites"]}
     assert counts[GREENING] == len(hits & indexed_citers(indexed, GREENING, GREENING_TITLE)) == 3
     assert max(counts.values()) == counts[GREENING]
+    # A parent is labelled as the documents name it, in the API and in the sidebar.
+    label = next(e["label"] for e in data["facets"]["cites"] if e["value"] == GREENING)
+    assert label == f"{GREENING_TITLE}（{GREENING}）"
+    sidebar = parse_html(client.get("/", query_string={"q": "绿化"}).data).find("fieldset", data_facet="cites")
+    box = next(b for b in sidebar.find_all("label", cls="facet-value") if b.find("input").attrs["value"] == GREENING)
+    assert squeeze(box.find("span", cls="facet-name").text()) == label
 
 
 def test_document_api_returns_cites_and_cited_by(client, indexed):
