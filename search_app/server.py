@@ -72,6 +72,9 @@ def gunicorn_options(host: str, port: int, workers: int | None) -> dict:
         "proc_name": "policy-search",
         "preload_app": True,
         "forwarded_allow_ips": "127.0.0.1",
+        # gunicorn's control socket lives at one fixed path in $HOME: a second server
+        # (another index, a test run) would take it over. Signals do the same job.
+        "control_socket_disable": True,
     }
 
 

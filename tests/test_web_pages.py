@@ -6,6 +6,7 @@ from collections import Counter
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from tests.web_support import (  # noqa: F401 - fixtures
+    ROOT,
     WEB_IDS,
     client,
     indexed,
@@ -327,14 +328,21 @@ def test_unknown_and_malformed_document_ids_are_404_in_chinese(client):
         assert "页面不存在" in body and "回到检索首页" in body
 
 
-def test_help_page_examples_all_run(client):
+def test_help_page_is_the_query_language_document_with_runnable_examples(client):
     doc = page(client, "/help")
     assert doc.find("h1").text() == "检索语法"
-    examples = doc.find("table", cls="syntax-table").find_all("a", cls="example")
+    headings = [h.text() for h in doc.find_all("h2")]
+    source = (ROOT / "docs" / "query-language.md").read_text(encoding="utf-8")
+    for heading in re.findall(r"^## (.+)$", source, re.M):
+        assert heading in headings
+    examples = doc.find_all("a", cls="example")
     assert len(examples) >= 10
     for a in examples:
         result = page(client, a.attrs["href"])
         assert result.find("div", cls="notice-error") is None, a.attrs["href"]
+    # Every spelling of a 文号 in the list finds that document first.
+    for a in doc.find("ul", cls="example-list").find_all("a"):
+        assert result_ids(page(client, a.attrs["href"]))[0] == "2021-12-c02", a.text()
     # The help is one click from every page.
     for path in ("/", "/doc/2021-12-c01", "/nope"):
         response = client.get(path)

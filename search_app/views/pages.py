@@ -9,6 +9,7 @@ from flask import Blueprint, current_app, render_template, request, url_for
 
 from indexer.lineage import RELATION_LABELS, group_by_region
 
+from .helpdoc import help_html
 from .formatting import citation, has_mark, safe_marks, source_reports, split_paragraphs, web_url
 from .params import (
     FACETS,
@@ -133,7 +134,7 @@ def document(doc_id: str):
 
 @bp.get("/help")
 def help_page():
-    return render_template("help.html")
+    return render_template("help.html", query_language=help_html())
 
 
 def lineage_view(searcher, record: dict) -> dict | None:
