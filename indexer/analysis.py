@@ -182,15 +182,38 @@ def default_cache_dir() -> Path:
     return Path(base) / "policy-search" / "jieba"
 
 
-def _usable_dir(path: Path) -> Path:
+def _writable(path: Path) -> bool:
     try:
         path.mkdir(parents=True, exist_ok=True, mode=0o755)
         probe = tempfile.NamedTemporaryFile(dir=path, prefix=".probe-", delete=True)
         probe.close()
-        return path
+        return True
     except OSError:
-        # An unwritable home (a service account): a private directory of our own.
-        return Path(tempfile.mkdtemp(prefix="policy-search-jieba-"))
+        return False
+
+
+def _usable_dir(path: Path) -> Path:
+    if _writable(path):
+        return path
+    # An unwritable home (a service account): one private directory per user under
+    # the temp directory, reused by every later start rather than a new one each time.
+    own = Path(tempfile.gettempdir()) / f"policy-search-{os.getuid()}" / "jieba"
+    try:
+        own.parent.mkdir(mode=0o700, exist_ok=True)
+        if own.parent.stat().st_uid == os.getuid() and _writable(own):
+            return own
+    except OSError:
+        pass
+    return Path(tempfile.mkdtemp(prefix="policy-search-jieba-"))
+
+
+def _cache_file(directory: Path) -> str:
+    """jieba writes its cache readable by its owner only; in a directory shared by
+    several users each gets a file of its own instead of a traceback per start."""
+    shared = directory / "jieba.cache"
+    if shared.exists() and not os.access(shared, os.R_OK):
+        return f"jieba.{os.getuid()}.cache"
+    return "jieba.cache"
 
 
 def init_jieba(cache_dir: str | os.PathLike | None = None):
@@ -208,8 +231,14 @@ def init_jieba(cache_dir: str | os.PathLike | None = None):
         directory = _usable_dir(Path(cache_dir) if cache_dir else default_cache_dir())
         tokenizer = jieba.Tokenizer()
         tokenizer.tmp_dir = str(directory)
-        tokenizer.cache_file = "jieba.cache"
+        tokenizer.cache_file = _cache_file(directory)
         tokenizer.initialize()
+        cache = directory / tokenizer.cache_file
+        try:
+            if cache.stat().st_uid == os.getuid():
+                os.chmod(cache, 0o644)  # readable by the other users of a shared directory
+        except OSError:
+            pass
         for word, freq, tag in read_user_dict():
             tokenizer.add_word(word, freq, tag)
         _jieba_cache_dir = directory

@@ -76,6 +76,8 @@ TEXT_LENGTH_NORMALISATION = 0.4
 WEIGHTING = scoring.BM25F(B=0.75, K1=1.2, text_B=TEXT_LENGTH_NORMALISATION,
                           text_ng_B=TEXT_LENGTH_NORMALISATION)
 
+MATCH_CACHE_SIZE = 128
+
 SNIPPET_CHARS = 150
 SNIPPET_SURROUND = 36
 SNIPPET_FRAGMENTS = 2
@@ -529,8 +531,12 @@ def parse_query(text: str) -> Plan:
     if match is not None and not _has_negation(tree) and not any(t.quoted for t in _positive_terms(tree, [])):
         # The recall guarantee: a document containing the whole query string is a
         # hit whatever the parse made of it (parentheses or a hyphen in a title).
+        # A plain conjunction of words needs no help: such a document contains
+        # each word exactly, in order, so it matches already.
         top = _top_level_terms(tree)
-        if not (top and len(top) == 1 and not top[0].quoted and squash(top[0].text) == whole):
+        plain = top and all(t.fields is None and not t.doc_number for t in top) \
+            and "".join(squash(t.text) for t in top) == whole
+        if not plain:
             match = Q.Or([match, _exact(whole, DEFAULT_FIELDS, 0.5)])
     top = _top_level_terms(tree)
     if match is not None and top and all(t.fields in (None, ("title",)) for t in top):
@@ -669,6 +675,7 @@ class _Generation:
                 f"索引使用的分析资源版本（{built or '未知'}）与程序当前的版本（{current}）不一致："
                 "词典、同义词或对照表已更改，请重新建立索引（policy-search build）"
             )
+        self.matched_cache: dict[str, frozenset[int]] = {}
         self._load_tables()
 
     def _load_tables(self) -> None:
@@ -901,10 +908,18 @@ class Searcher:
             records = [gen.record(docnum) for docnum, _score in ordered]
         yield from records
 
-    def _matched(self, gen: _Generation, plan: Plan) -> frozenset[int] | set[int]:
+    def _matched(self, gen: _Generation, plan: Plan) -> frozenset[int]:
+        """Every document the query matches (before filters). Remembered per
+        generation: paging and ticking facets ask for the same set again."""
         if plan.match is None:
             return gen.all_docs
-        return set(gen.searcher.docs_for_query(plan.match)) & gen.all_docs
+        cached = gen.matched_cache.get(plan.text)
+        if cached is None:
+            cached = frozenset(gen.searcher.docs_for_query(plan.match)) & gen.all_docs
+            gen.matched_cache[plan.text] = cached
+            while len(gen.matched_cache) > MATCH_CACHE_SIZE:
+                gen.matched_cache.pop(next(iter(gen.matched_cache)))
+        return cached
 
     def _selections(self, gen: _Generation, flt: dict):
         """Per facet key: the documents its selected values allow (OR within a key)."""

@@ -162,7 +162,10 @@ def test_jieba_cache_lives_in_the_application_directory(tmp_path):
         assert done.returncode == 0, done.stderr
         assert done.stderr == ""
     assert done.stdout.splitlines()[0] == str(tmp_path / "cache" / "jieba")
-    assert (tmp_path / "cache" / "jieba" / "jieba.cache").is_file()
+    cache = tmp_path / "cache" / "jieba" / "jieba.cache"
+    assert cache.is_file()
+    assert cache.stat().st_mode & 0o777 == 0o644  # other users of a shared directory can read it
+    assert [p.name for p in cache.parent.iterdir()] == ["jieba.cache"]  # no temp file left behind
     after = shared_cache.stat().st_mtime if shared_cache.exists() else None
     assert after == before
 
