@@ -60,9 +60,11 @@ class Watched:
         self.page.goto(self.base + path)
         return self.page
 
-    def shot(self, name: str, full_page: bool = False) -> None:
+    def shot(self, name: str, full_page: bool = False, element=None) -> None:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=full_page)
+        target = element if element is not None else self.page
+        options = {} if element is not None else {"full_page": full_page}
+        target.screenshot(path=str(ARTIFACTS / f"{name}.png"), **options)
 
     def close(self) -> None:
         self.context.close()
@@ -246,7 +248,7 @@ def test_enhancements_filter_box_and_copy_citation(watched):
     box.fill("青海")
     visible = [t for t in page.locator('fieldset[data-facet="body"] li:visible .facet-name').all_inner_texts()]
     assert visible and all("青海" in t for t in visible)
-    w.shot("13-facet-filter-box")
+    w.shot("13-facet-filter-box", element=page.locator('fieldset[data-facet="body"]'))
 
     page = w.goto("/doc/2021-12-l17")
     button = page.locator("button.copy-button")
