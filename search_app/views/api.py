@@ -40,8 +40,12 @@ def status():
 
     from indexer.build import index_status
 
-    info = get_searcher().status()
+    from .resources import EXTENSION
+
+    # Not pinned: status must answer (503, with the reason and the last build attempt)
+    # when there is no usable generation at all.
+    info = current_app.extensions[EXTENSION].searcher().status()
     # The generations and the outcome of the last build attempt (a failed nightly build
     # leaves the old generation live; this is where an operator sees why).
     info["build"] = index_status(current_app.config["INDEX_DIR"])
-    return jsonify(info)
+    return jsonify(info), (200 if info.get("available") else 503)
