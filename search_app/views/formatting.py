@@ -99,7 +99,3 @@ def source_reports(record: dict) -> list[dict]:
         return [s for s in sources if isinstance(s, dict)]
     source = record.get("source")
     return [source] if isinstance(source, dict) else []
-
-
-def split_paragraphs(text: str | None) -> list[str]:
-    return [p.strip() for p in re.split(r"\n\s*\n|\n", text or "") if p.strip()]

@@ -9,8 +9,8 @@ from flask import Blueprint, current_app, render_template, request, url_for
 
 from indexer.lineage import RELATION_LABELS, group_by_region
 
+from .formatting import citation, has_mark, safe_marks, source_reports, web_url
 from .helpdoc import help_html
-from .formatting import citation, has_mark, safe_marks, source_reports, split_paragraphs, web_url
 from .params import (
     FACETS,
     FACETS_BY_NAME,
@@ -33,8 +33,6 @@ MAX_ALTERNATIVES = 6
 
 def register_template_helpers(app) -> None:
     app.jinja_env.globals.update(
-        FACETS=FACETS,
-        SORTS=SORTS,
         search_url=search_url,
         site_name=lambda: current_app.config["SITE_NAME"],
     )
@@ -107,7 +105,8 @@ def document(doc_id: str):
     if record is None:
         return error_response(404, f"没有编号为「{doc_id}」的文档：可能已从索引中移除。")
 
-    paragraphs = highlighted_paragraphs(searcher, record, q)
+    # The text in paragraphs, the query's matches in <mark> (none without a query).
+    paragraphs = searcher.highlight_text(record, q)
     first_hit = next((i for i, p in enumerate(paragraphs) if has_mark(p)), None)
     rendered = [
         safe_marks(p, first_id="first-hit" if i == first_hit else None) for i, p in enumerate(paragraphs)
@@ -175,18 +174,6 @@ def lineage_view(searcher, record: dict) -> dict | None:
 
 def _qs(query_string: str) -> str:
     return f"?{query_string}" if query_string else ""
-
-
-def highlighted_paragraphs(searcher, record: dict, q: str) -> list[str]:
-    highlight = getattr(searcher, "highlight_text", None)
-    if q and callable(highlight):
-        try:
-            return list(highlight(record, q))
-        except QueryError:
-            pass
-    from html import escape
-
-    return [escape(p, quote=False) for p in split_paragraphs(record.get("text"))]
 
 
 def facet_views(result: dict, params: SearchParams) -> list[dict]:
