@@ -77,6 +77,7 @@ WEIGHTING = scoring.BM25F(B=0.75, K1=1.2, text_B=TEXT_LENGTH_NORMALISATION,
                           text_ng_B=TEXT_LENGTH_NORMALISATION)
 
 MATCH_CACHE_SIZE = 128
+EXPORT_BATCH = 100
 
 SNIPPET_CHARS = 150
 SNIPPET_SURROUND = 36
@@ -845,27 +846,40 @@ class Searcher:
 
     # ----------------------------------------------------------------- search
 
-    def search(self, query: str = "", filters: dict | None = None, sort: str = "relevance",
-               page: int = 1, per_page: int = 20) -> dict:
-        started = time.perf_counter()
+    @staticmethod
+    def _prepare(query, filters, sort) -> tuple[Plan, dict, str]:
+        """Validate the arguments common to search and iter_results."""
         sort = (sort or "relevance").strip().lower() if isinstance(sort, str) else sort
         if sort not in SORTS:
             raise QueryError(f"未知的排序方式：{str(sort)[:40]}（可用 relevance、newest、oldest）")
-        page = _clamp_int(page, 1, MAX_PAGE, "页码")
-        per_page = _clamp_int(per_page, 1, MAX_PER_PAGE, "每页条数")
+        if filters is not None and not isinstance(filters, dict):
+            raise QueryError("筛选条件应为“名称 → 取值”的对应表")
         flt = normalize_filters(filters)
         plan = parse_query(query if isinstance(query, str) else str(query or ""))
         if plan.match is None and sort == "relevance":
             sort = "newest"
+        return plan, flt, sort
+
+    def _hits(self, gen: _Generation, plan: Plan, flt: dict):
+        """(matched, selections, selected values, date-allowed, hits)."""
+        matched = self._matched(gen, plan)
+        selections, selected_values = self._selections(gen, flt)
+        dated = self._date_filter(gen, flt)
+        hits = set(matched)
+        for docs in selections.values():
+            hits &= docs
+        if dated is not None:
+            hits &= dated
+        return matched, selections, selected_values, dated, hits
+
+    def search(self, query: str = "", filters: dict | None = None, sort: str = "relevance",
+               page: int = 1, per_page: int = 20) -> dict:
+        started = time.perf_counter()
+        plan, flt, sort = self._prepare(query, filters, sort)
+        page = _clamp_int(page, 1, MAX_PAGE, "页码")
+        per_page = _clamp_int(per_page, 1, MAX_PER_PAGE, "每页条数")
         with self._generation() as gen:
-            matched = self._matched(gen, plan)
-            selections, selected_values = self._selections(gen, flt)
-            dated = self._date_filter(gen, flt)
-            hits = set(matched)
-            for docs in selections.values():
-                hits &= docs
-            if dated is not None:
-                hits &= dated
+            matched, selections, selected_values, dated, hits = self._hits(gen, plan, flt)
             facets = self._facets(gen, matched, selections, selected_values, dated)
             histogram = self._histogram(gen, matched, selections, flt)
             start = (page - 1) * per_page
@@ -889,24 +903,25 @@ class Searcher:
         }
 
     def iter_results(self, query: str = "", filters: dict | None = None, sort: str = "relevance"):
-        """Every hit's full stored record, in order (for exports)."""
-        sort = (sort or "relevance").strip().lower() if isinstance(sort, str) else sort
-        if sort not in SORTS:
-            raise QueryError(f"未知的排序方式：{str(sort)[:40]}（可用 relevance、newest、oldest）")
-        flt = normalize_filters(filters)
-        plan = parse_query(query if isinstance(query, str) else str(query or ""))
-        if plan.match is None and sort == "relevance":
-            sort = "newest"
+        """Every hit's full stored record, in order (for exports). The arguments are
+        checked at once (QueryError here, not halfway through a download); the
+        records are read in batches, all from the generation live when iteration
+        starts, without holding the index between batches."""
+        plan, flt, sort = self._prepare(query, filters, sort)
+        return self._iter_records(plan, flt, sort)
+
+    def _iter_records(self, plan: Plan, flt: dict, sort: str):
         with self._generation() as gen:
-            hits = set(self._matched(gen, plan))
-            for docs in self._selections(gen, flt)[0].values():
-                hits &= docs
-            dated = self._date_filter(gen, flt)
-            if dated is not None:
-                hits &= dated
-            ordered = self._order(gen, plan, hits, sort, None)
-            records = [gen.record(docnum) for docnum, _score in ordered]
-        yield from records
+            ordered = self._order(gen, plan, self._hits(gen, plan, flt)[-1], sort, None)
+            # Keep the generation open (not locked) while the caller consumes.
+            gen.acquire()
+        try:
+            for start in range(0, len(ordered), EXPORT_BATCH):
+                with gen.lock:
+                    batch = [gen.record(d) for d, _score in ordered[start:start + EXPORT_BATCH]]
+                yield from batch
+        finally:
+            gen.release()
 
     def _matched(self, gen: _Generation, plan: Plan) -> frozenset[int]:
         """Every document the query matches (before filters). Remembered per

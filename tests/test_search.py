@@ -726,3 +726,25 @@ def test_cites_filter_accepts_any_name_of_the_parent(slice_searcher, slice_recor
     assert len(names) >= 2
     for name in names:
         assert hits(slice_searcher, "", {"cites": [name]}) == expected, name
+
+
+def test_export_checks_arguments_at_once_and_reads_one_generation(tmp_path, slice_records, monkeypatch,
+                                                                  jieba_ready):
+    import search_app.search as search_module
+
+    monkeypatch.setattr(search_module, "EXPORT_BATCH", 2)
+    root = tmp_path / "root"
+    create_index(root / "generations" / "g1", slice_records[:5])
+    (root / "CURRENT").write_text("g1\n", encoding="utf-8")
+    searcher = Searcher(root)
+    with pytest.raises(QueryError):
+        searcher.iter_results("冷链", {"date_from": "bad"})  # before any record is read
+    export = searcher.iter_results("")
+    first = next(export)
+    create_index(root / "generations" / "g2", slice_records[5:8])
+    (root / "CURRENT").write_text("g2\n", encoding="utf-8")
+    assert searcher.search("")["total"] == 3
+    rest = list(export)
+    assert len(rest) + 1 == 5
+    assert {r["id"] for r in [first, *rest]} == {r["id"] for r in slice_records[:5]}
+    searcher.close()
