@@ -5,7 +5,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -151,9 +150,9 @@ def test_init_jieba_is_once_per_process(jieba_ready):
 def test_jieba_cache_lives_in_the_application_directory(tmp_path):
     """A fresh process writes its dictionary cache under POLICY_SEARCH_CACHE_DIR,
     not as jieba.cache in the shared temp directory, and logs nothing."""
-    shared_cache = Path(tempfile.gettempdir()) / "jieba.cache"
-    before = shared_cache.stat().st_mtime if shared_cache.exists() else None
-    env = dict(os.environ, POLICY_SEARCH_CACHE_DIR=str(tmp_path / "cache"))
+    shared_tmp = tmp_path / "tmp"
+    shared_tmp.mkdir()
+    env = dict(os.environ, POLICY_SEARCH_CACHE_DIR=str(tmp_path / "cache"), TMPDIR=str(shared_tmp))
     code = ("from indexer.analysis import init_jieba, query_words, jieba_cache_dir;"
             "init_jieba(); print(jieba_cache_dir()); print(query_words('碳达峰'))")
     for _ in range(2):  # the second run loads the cache the first one wrote
@@ -161,13 +160,12 @@ def test_jieba_cache_lives_in_the_application_directory(tmp_path):
                               capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr
         assert done.stderr == ""
-    assert done.stdout.splitlines()[0] == str(tmp_path / "cache" / "jieba")
+    assert done.stdout.splitlines() == [str(tmp_path / "cache" / "jieba"), "['碳达峰']"]
     cache = tmp_path / "cache" / "jieba" / "jieba.cache"
     assert cache.is_file()
     assert cache.stat().st_mode & 0o777 == 0o644  # other users of a shared directory can read it
     assert [p.name for p in cache.parent.iterdir()] == ["jieba.cache"]  # no temp file left behind
-    after = shared_cache.stat().st_mtime if shared_cache.exists() else None
-    assert after == before
+    assert list(shared_tmp.iterdir()) == []  # nothing in the system temp directory
 
 
 # --------------------------------------------------------------------------- resources
