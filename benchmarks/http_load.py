@@ -36,7 +36,8 @@ def free_port(host: str = "127.0.0.1") -> int:
 class Server:
     """`policy-search serve` in a child process, on loopback only."""
 
-    def __init__(self, index_root, log_path: Path, host: str = "127.0.0.1", workers: int | None = None) -> None:
+    def __init__(self, index_root, log_path: Path, host: str = "127.0.0.1", workers: int | None = None,
+                 cwd: Path | None = None) -> None:
         if host not in LOOPBACK:
             raise ValueError("the benchmark serves on a loopback address only")
         self.host, self.port = host, free_port(host)
@@ -47,7 +48,7 @@ class Server:
             cmd += ["--workers", str(workers)]
         self.log = open(log_path, "wb")
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT,
-                                     cwd=Path(__file__).resolve().parent.parent)
+                                     cwd=cwd or Path(__file__).resolve().parent.parent)
 
     def wait_ready(self, timeout: float = 120.0) -> float:
         start = time.perf_counter()

@@ -19,6 +19,10 @@ def render(r: dict) -> str:
     lines = [f"Run of {m['measured_at']}: {m['nproc']} cores ({m['cpu_model']}), {m['memory_mb']} MB, "
              f"Python {m['python']}, jieba {m['jieba']}, whoosh-reloaded {m['whoosh']}, SQLite {m['sqlite']}; "
              f"load average at start {m['load_average_at_start']}; whole run {r.get('total_wall_s')} s.", ""]
+    code = r.get("code") or {}
+    if code.get("commit"):
+        extra = f", plus uncommitted {', '.join(code['uncommitted'])}" if code.get("uncommitted") else ""
+        lines[-1:-1] = [f"Code measured: a copy taken at the start of the run of commit {code['commit'][:10]}{extra}."]
 
     lines += ["### Build", "",
               "| scale | records | chars | jieba floor (s) | full build (s) | build / floor | read+parse | "

@@ -27,10 +27,37 @@ def log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
+# The code under measurement is copied at the start of a run: the checkout is shared
+# with ongoing work, and a file edited mid-run would otherwise mix two versions in
+# one run (and turn an incremental build into a full one, the indexing code having
+# "changed").
+SNAPSHOT_PARTS = ("indexer", "search_app", "benchmarks", "data")
+CODE = HERE.parent
+
+
+def snapshot(work: Path) -> dict:
+    global CODE
+    target = work / "code"
+    shutil.rmtree(target, ignore_errors=True)
+    ignore = shutil.ignore_patterns("__pycache__", "work", "results", "*.pyc")
+    for part in SNAPSHOT_PARTS:
+        shutil.copytree(HERE.parent / part, target / part, ignore=ignore)
+    CODE = target
+
+    def git(*args):
+        done = subprocess.run(["git", *args], capture_output=True, text=True, cwd=HERE.parent)
+        return done.stdout.rstrip("\n") if done.returncode == 0 else None
+
+    changed = git("status", "--porcelain", "--", *SNAPSHOT_PARTS)
+    return {"commit": (git("rev-parse", "HEAD") or "").strip() or None,
+            "uncommitted": [line[3:] for line in (changed or "").splitlines()
+                            if not line[3:].startswith("benchmarks/")]}
+
+
 def worker(task: str, args: dict, timeout: float = 3 * 3600) -> dict:
     cmd = [sys.executable, "-m", "benchmarks.worker", task, json.dumps(args, ensure_ascii=False)]
     try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=HERE.parent)
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=CODE)
     except subprocess.TimeoutExpired:
         return {"error": f"{task} took longer than {timeout:.0f} s"}
     lines = [line for line in done.stdout.splitlines() if line.strip()]
@@ -75,7 +102,7 @@ def run_http(a, work: Path, records: list[dict], results: dict) -> dict:
     queries = querysets.build_queries(corpus)
     paths = [querysets.url_for(q) for qs in queries.values() for q in qs]
     out = {"scale": scale, "paths": len(paths), "load": []}
-    server = http_load.Server(root, work / "server.log", workers=a.workers)
+    server = http_load.Server(root, work / "server.log", workers=a.workers, cwd=CODE)
     try:
         out["startup_s"] = round(server.wait_ready(), 3)
         http_load.load(server.base, paths, 2, 2.0)  # warm every worker's caches
@@ -115,7 +142,7 @@ def run_switch(a, server, root: Path, data: Path, corpus: list[dict]) -> dict:
     holder = {}
 
     def build_in_background():
-        done = subprocess.run(cmd, capture_output=True, text=True, cwd=HERE.parent)
+        done = subprocess.run(cmd, capture_output=True, text=True, cwd=CODE)
         lines = done.stdout.strip().splitlines()
         holder["build"] = json.loads(lines[-1]) if done.returncode == 0 and lines else {
             "error": (done.stderr.strip().splitlines() or ["?"])[-1][:300]}
@@ -150,11 +177,12 @@ def run_switch(a, server, root: Path, data: Path, corpus: list[dict]) -> dict:
 
 def main(argv=None) -> int:
     a = parse_args(sys.argv[1:] if argv is None else argv)
-    work, out_dir = Path(a.work), Path(a.out)
+    work, out_dir = Path(a.work).resolve(), Path(a.out).resolve()
     work.mkdir(parents=True, exist_ok=True)
     out_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    results = {"machine": machine.machine_info(), "options": {k: v for k, v in vars(a).items()},
+    code = snapshot(work)
+    results = {"machine": machine.machine_info(), "code": code, "options": {k: v for k, v in vars(a).items()},
                "builds": {}, "fts": {}, "queries": {}, "incremental": {}}
     log(f"machine: {results['machine']['nproc']} cores, {results['machine']['memory_mb']} MB, "
         f"Python {results['machine']['python']}")
