@@ -226,6 +226,7 @@ def main(argv=None) -> int:
     (out_dir / "latest.json").write_text(text, encoding="utf-8")
     table = report.render(results)
     (out_dir / "latest.md").write_text(table, encoding="utf-8")
+    (out_dir / f"bench-{stamp}.md").write_text(table, encoding="utf-8")
     print(table)
     log(f"done in {results['total_wall_s']:.0f} s; results in {out_dir}")
     return 0
