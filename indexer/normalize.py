@@ -176,23 +176,22 @@ _GENERIC_LOCAL_PREFIXES = ("省", "市", "自治区", "区", "县")
 
 
 @functools.lru_cache(maxsize=None)
+def _alias_table(name: str) -> dict[str, str]:
+    """alias → canonical name, from a table with `canonical` and `aliases` columns."""
+    table: dict[str, str] = {}
+    for row in load_table(name):
+        table[row["canonical"]] = row["canonical"]
+        for alias in split_list(row["aliases"]):
+            table[alias] = row["canonical"]
+    return table
+
+
 def _central_aliases() -> dict[str, str]:
-    table: dict[str, str] = {}
-    for row in load_table("agencies.tsv"):
-        table[row["canonical"]] = row["canonical"]
-        for alias in split_list(row["aliases"]):
-            table[alias] = row["canonical"]
-    return table
+    return _alias_table("agencies.tsv")
 
 
-@functools.lru_cache(maxsize=None)
 def _local_aliases() -> dict[str, str]:
-    table: dict[str, str] = {}
-    for row in load_table("local_agencies.tsv"):
-        table[row["canonical"]] = row["canonical"]
-        for alias in split_list(row["aliases"]):
-            table[alias] = row["canonical"]
-    return table
+    return _alias_table("local_agencies.tsv")
 
 
 def _strip_office(name: str) -> str:

@@ -674,6 +674,18 @@ def _match_groups(groups: list[tuple[str, int]], pending: list[int], rows: list[
             g += 1
 
 
+def best_pairs(scored: list[tuple[float, int, int]]) -> list[tuple[int, int]]:
+    """One-to-one matching from (score, left, right) candidates, best pairs first."""
+    used_left, used_right, pairs = set(), set(), []
+    for _, left, right in sorted(scored, reverse=True):
+        if left in used_left or right in used_right:
+            continue
+        used_left.add(left)
+        used_right.add(right)
+        pairs.append((left, right))
+    return pairs
+
+
 def _norm_title(title: str) -> str:
     return re.sub(r"[\s《》“”\"'、，,（）()【】\[\]]", "", title or "").replace("解读", "")
 
@@ -690,13 +702,9 @@ def merge_table_rows(policies: list[dict], rows: list[dict], result: ParsedRepor
             s = _row_match_score(row, p)
             if s > 0.5:
                 scored.append((s, r_i, p_i))
-    scored.sort(reverse=True)
-    used_rows, used_policies = set(), set()
-    for s, r_i, p_i in scored:
-        if r_i in used_rows or p_i in used_policies:
-            continue
+    used_rows = set()
+    for r_i, p_i in best_pairs(scored):
         used_rows.add(r_i)
-        used_policies.add(p_i)
         row, p = rows[r_i], policies[p_i]
         p["categories"] = row["categories"]
         p["summary"] = row["summary"]
@@ -918,13 +926,9 @@ def merge_activity_bullets(rows: list[dict], bullets: list[dict]) -> list[dict]:
             overlap = len(grams & body) / len(grams) if grams else 0.0
             if name_sim >= 0.5 and overlap >= 0.25:
                 scored.append((name_sim + 2 * overlap, b_i, r_i))
-    scored.sort(reverse=True)
-    used_b, used_r = set(), set()
-    for _, b_i, r_i in scored:
-        if b_i in used_b or r_i in used_r:
-            continue
+    used_b = set()
+    for b_i, r_i in best_pairs(scored):
         used_b.add(b_i)
-        used_r.add(r_i)
         rows[r_i]["summary"] = bullets[b_i]["text"]
     out = list(rows)
     for b_i, b in enumerate(bullets):
