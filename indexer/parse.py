@@ -310,8 +310,8 @@ def finish_policies(policies: list[dict], result: ParsedReport) -> None:
         doc_number = nz.normalize_doc_number(doc_number_field)
         if doc_number_field and not doc_number:
             _anomaly(result, p, "doc_number", f"{label}: 文号 field '{doc_number_field}' is not a 文号", "left empty")
-        if not doc_number_field and "文号" not in raw:
-            pass
+        if "文号" in raw and not doc_number_field:
+            _anomaly(result, p, "doc_number", f"{label}: 文号 field is empty", "doc_number left null")
         # A 文号 printed in the 发布部门 field: keep it as a candidate, take the issuer elsewhere.
         number_in_bodies = nz.normalize_doc_number(bodies_value) if nz.looks_like_doc_number(bodies_value) else None
         signature = find_signature(lines, raw.get("成文日期"))

@@ -227,3 +227,7 @@ def test_signature_and_date_stand_as_their_own_paragraphs(by_id):
     paragraphs = by_id["2021-12-c01"]["text"].split("\n")
     assert "《“十四五”冷链物流发展规划》已经国务院同意，现印发给你们，请认真贯彻执行。" in paragraphs
     assert paragraphs[paragraphs.index("国务院办公厅") + 1] == "2021年11月26日"
+
+
+def test_empty_doc_number_field_is_reported(parsed):
+    assert any(a["record"] == "local #26" and a["field"] == "doc_number" for a in parsed.anomalies)
