@@ -7,6 +7,8 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from indexer.build import Progress
+
 from . import stats
 
 
@@ -55,10 +57,8 @@ def analyzer_pass(texts: list[str]) -> dict:
             "wall_s": round(cw.wall + cg.wall, 4), "cpu_s": round(cw.cpu + cg.cpu, 4)}
 
 
-class StageTimes:
+class StageTimes(Progress):
     """An indexer.build Progress that notes when each stage starts."""
-
-    wants_detail = False
 
     def __init__(self) -> None:
         self.t0 = time.perf_counter()
@@ -66,15 +66,6 @@ class StageTimes:
 
     def stage(self, name: str, message: str) -> None:
         self.marks.append((name, time.perf_counter() - self.t0))
-
-    def start(self, total: int, label: str) -> None:
-        pass
-
-    def advance(self, n: int = 1) -> None:
-        pass
-
-    def finish(self) -> None:
-        pass
 
     def durations(self, end: float) -> dict:
         out = {}
