@@ -177,12 +177,13 @@ _GENERIC_LOCAL_PREFIXES = ("省", "市", "自治区", "区", "县")
 
 @functools.lru_cache(maxsize=None)
 def _alias_table(name: str) -> dict[str, str]:
-    """alias → canonical name, from a table with `canonical` and `aliases` columns."""
+    """alias → canonical name, from a table with `canonical` and `aliases` columns; a row
+    with a `parent` (an office that issues in its own name) rolls up to that parent."""
     table: dict[str, str] = {}
     for row in load_table(name):
-        table[row["canonical"]] = row["canonical"]
-        for alias in split_list(row["aliases"]):
-            table[alias] = row["canonical"]
+        canonical = row.get("parent") or row["canonical"]
+        for alias in [row["canonical"], *split_list(row["aliases"])]:
+            table[alias] = canonical
     return table
 
 
@@ -197,11 +198,7 @@ def _local_aliases() -> dict[str, str]:
 def _strip_office(name: str) -> str:
     for suffix in OFFICE_SUFFIXES:
         if name.endswith(suffix) and len(name) > len(suffix) + 1:
-            parent = name[: -len(suffix)]
-            # 国务院办公厅 is itself the issuing agency of 国办发 documents
-            if parent in ("国务院",):
-                return name
-            return parent
+            return name[: -len(suffix)]
     return name
 
 
@@ -299,7 +296,8 @@ def doc_type_from_title(title: str) -> str | None:
         return None
     suffixes = sorted(((row["suffix"], row["doc_type"]) for row in load_table("doc_types.tsv")),
                       key=lambda s: -len(s[0]))
-    inner = re.sub(r"的?通知$", "", title)
+    inner = re.sub(r"的?通知$", "", title).rstrip("》”\"'")
+    # a period in brackets follows the type word: 规划（2021-2035年）, 行动计划（2022－2024年）
     inner = re.sub(r"[（(][^（()）]*[）)]$", "", inner).rstrip("》”\"'")
     candidates = [inner, title] if inner != title or re.search(r"(印发|转发)", title) else [title]
     for candidate in candidates:

@@ -831,14 +831,18 @@ def _url_fit(url: str, doc: dict) -> float:
         score += 3
     if any(host == _host(t) for t in table_urls):
         score += 1.5
-    ids = set(re.findall(r"\d{6,}", url))
-    if ids and any(ids & set(re.findall(r"\d{6,}", t)) for t in table_urls):
+    ids = _url_ids(url)
+    if ids and any(ids & _url_ids(t) for t in table_urls):
         score += 2
+    # an attachment usually sits in the folder of its document's page
+    if any(_folder(url) == _folder(t) for t in table_urls):
+        score += 1
     date = nz.parse_date((doc.get("_raw_fields") or {}).get("发布日期")) or doc.get("_table_date")
     if date:
         y, m, d = (int(x) for x in date.split("-"))
-        day = rf"{y}[-/]?0?{m}[-/]?0?{d}(?!\d)"
-        if re.search(day, url):
+        day = rf"{y}[-/]0?{m}[-/]0?{d}(?!\d)"
+        # publishing systems stamp the day into file names (P020211203339032312311.pdf)
+        if re.search(day, url) or f"{y}{m:02d}{d:02d}" in url:
             score += 1
         elif re.search(rf"{y}[-/]?0?{m}(?!\d)", url):
             score += 0.3
@@ -848,6 +852,16 @@ def _url_fit(url: str, doc: dict) -> float:
     if doc["level"] == "local" and host in ("www.gov.cn", "gov.cn"):
         score -= 0.5
     return score
+
+
+def _url_ids(url: str) -> set[str]:
+    """Long numbers that name one page; month folders and bare dates (202112, 20211215)
+    are shared by every document of that month."""
+    return {x for x in re.findall(r"\d{7,}", url) if not re.fullmatch(r"(?:19|20)\d{6}", x)}
+
+
+def _folder(url: str) -> str:
+    return re.sub(r"^https?://", "", url).split("?")[0].rsplit("/", 1)[0].lower()
 
 
 def _host(url: str) -> str:

@@ -66,6 +66,8 @@ def test_cold_chain_plan(by_id):
     assert p["doc_number"] == "国办发〔2021〕46号"
     assert p["doc_number_parts"] == {"agency": "国办发", "year": 2021, "serial": 46}
     assert p["bodies"] == ["国务院办公厅"]
+    # 国务院办公厅 rolls up to 国务院 like every other 办公厅
+    assert p["bodies_canonical"] == ["国务院"]
     assert p["publish_date"] == "2021-12-12"
     assert p["written_date"] == "2021-11-26"
     assert p["doc_type"] == "规划"
@@ -174,6 +176,27 @@ def test_duplicate_titles_match_their_own_table_rows(by_id):
     assert "云南" in by_id["2021-12-l14"]["source_urls"][0] or "yn.gov.cn" in by_id["2021-12-l14"]["source_urls"][0]
     assert "nmg.gov.cn" in by_id["2021-12-l48"]["source_urls"][0]
     assert "gd.gov.cn" in by_id["2021-12-l49"]["source_urls"][0]
+
+
+def test_page_end_urls_go_to_the_document_they_belong_to(by_id):
+    # attachments dumped at the end of a PDF page shared by several documents: the file name
+    # carries the publishing day, the folder is that of the document's own page
+    c04 = by_id["2021-12-c04"]["source_urls"]
+    assert "https://www.ndrc.gov.cn/xxgk/zcfb/ghxwj/202112/P020211203339032312311.pdf" in c04
+    assert "https://www.ndrc.gov.cn/xxgk/zcfb/ghxwj/202112/P020211203339032625061.pdf" in c04
+    assert not any("ghxwj" in u for u in by_id["2021-12-c03"]["source_urls"])
+    mee = "https://www.mee.gov.cn/xxgk2018/xxgk/xxgk03/202112/W020211215761126730366.pdf"
+    assert by_id["2021-12-c11"]["source_urls"] == [mee]
+    assert mee not in by_id["2021-12-c12"]["source_urls"]
+    nx_doc = "http://www.nx.gov.cn/zwgk/qzfwj/202112/P020211228352273204239.doc"
+    assert nx_doc in by_id["2021-12-l41"]["source_urls"]
+    assert nx_doc not in by_id["2021-12-l38"]["source_urls"]
+
+
+def test_doc_type_of_an_issued_plan_with_its_period(by_id):
+    assert by_id["2021-12-c10"]["doc_type"] == "规划"
+    assert by_id["2021-12-l31"]["doc_type"] == "计划"
+    assert by_id["2021-12-l05"]["doc_type"] == "规划"
 
 
 def test_interpretations_link_to_their_policy(by_id):
