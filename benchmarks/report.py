@@ -72,13 +72,16 @@ def render(r: dict) -> str:
             e = q.get(engine)
             if not e:
                 continue
-            cells = []
-            for t in TYPES:
-                s = (e.get("by_type") or {}).get(t) or {}
-                cells.append(f"{_f(s.get('p50_ms'), 1)} / {_f(s.get('p95_ms'), 1)} / {_f(s.get('p99_ms'), 1)}")
             errs = f" ({len(e['errors'])} errors)" if e.get("errors") else ""
-            lines.append(f"| {scale}× | {engine}{errs} | " + " | ".join(cells) +
-                         f" | {_f((e.get('all') or {}).get('p95_ms'), 1)} |")
+            for label, by_type, every in (("", "by_type", "all"), (" first run", "cold_by_type", "cold_all")):
+                if by_type not in e:
+                    continue
+                cells = []
+                for t in TYPES:
+                    s = (e.get(by_type) or {}).get(t) or {}
+                    cells.append(f"{_f(s.get('p50_ms'), 1)} / {_f(s.get('p95_ms'), 1)} / {_f(s.get('p99_ms'), 1)}")
+                lines.append(f"| {scale}× | {engine}{label}{errs} | " + " | ".join(cells) +
+                             f" | {_f((e.get(every) or {}).get('p95_ms'), 1)} |")
 
     http = r.get("http")
     if http:

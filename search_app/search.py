@@ -76,7 +76,7 @@ TEXT_LENGTH_NORMALISATION = 0.4
 WEIGHTING = scoring.BM25F(B=0.75, K1=1.2, text_B=TEXT_LENGTH_NORMALISATION,
                           text_ng_B=TEXT_LENGTH_NORMALISATION)
 
-MATCH_CACHE_SIZE = 128
+SCORE_CACHE_SIZE = 128
 EXPORT_BATCH = 100
 
 SNIPPET_CHARS = 150
@@ -676,7 +676,8 @@ class _Generation:
                 f"索引使用的分析资源版本（{built or '未知'}）与程序当前的版本（{current}）不一致："
                 "词典、同义词或对照表已更改，请重新建立索引（policy-search build）"
             )
-        self.matched_cache: dict[str, frozenset[int]] = {}
+        # query text -> {docnum: relevance score} of every document it matches
+        self.scored_cache: dict[str, dict[int, float]] = {}
         self._load_tables()
 
     def _load_tables(self) -> None:
@@ -923,17 +924,25 @@ class Searcher:
         finally:
             gen.release()
 
-    def _matched(self, gen: _Generation, plan: Plan) -> frozenset[int]:
-        """Every document the query matches (before filters). Remembered per
-        generation: paging and ticking facets ask for the same set again."""
+    def _matched(self, gen: _Generation, plan: Plan):
+        """Every document the query matches (before filters)."""
         if plan.match is None:
             return gen.all_docs
-        cached = gen.matched_cache.get(plan.text)
+        return self._scored(gen, plan).keys()
+
+    def _scored(self, gen: _Generation, plan: Plan) -> dict[int, float]:
+        """Every matching document with its relevance score, from one scored pass over
+        the whole match (the ranked query matches exactly what the match query does;
+        its tiers only add score). Remembered per generation: paging, ticking facets,
+        changing the sort and exporting ask for the same query again, and building
+        Whoosh's matchers is most of a query's cost."""
+        cached = gen.scored_cache.get(plan.text)
         if cached is None:
-            cached = frozenset(gen.searcher.docs_for_query(plan.match)) & gen.all_docs
-            gen.matched_cache[plan.text] = cached
-            while len(gen.matched_cache) > MATCH_CACHE_SIZE:
-                gen.matched_cache.pop(next(iter(gen.matched_cache)))
+            results = gen.searcher.search(plan.ranked, limit=None)
+            cached = {docnum: score for score, docnum in results.top_n if docnum in gen.all_docs}
+            gen.scored_cache[plan.text] = cached
+            while len(gen.scored_cache) > SCORE_CACHE_SIZE:
+                gen.scored_cache.pop(next(iter(gen.scored_cache)))
         return cached
 
     def _selections(self, gen: _Generation, flt: dict):
@@ -1046,9 +1055,13 @@ class Searcher:
         """[(docnum, score)] of the hits in the requested order (the first `limit`)."""
         if not hits:
             return []
-        if sort == "relevance":
-            results = gen.searcher.search(plan.ranked, filter=set(hits), limit=limit)
-            return [(hit.docnum, hit.score) for hit in results]
+        if sort == "relevance" and plan.match is not None:
+            scores = self._scored(gen, plan)
+            # Whoosh's own order: score descending, then index order
+            ordered = sorted(hits, key=lambda d: (-scores[d], d))
+            if limit is not None:
+                ordered = ordered[:limit]
+            return [(d, scores[d]) for d in ordered]
         dates = gen.dates["publish_date"]
         by_id = {d: i for i, d in gen.docnum_by_id.items()}
         ordered = sorted(hits, key=lambda d: by_id.get(d, ""))

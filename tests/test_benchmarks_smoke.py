@@ -132,6 +132,9 @@ def test_query_timing_by_type_over_both_engines(tmp_path, small):
             summary = out[name]["by_type"][kind]
             assert summary["n"] == 2 * len(items)
             assert summary["p50_ms"] <= summary["p95_ms"] <= summary["p99_ms"] <= summary["max_ms"]
+            # each query's first run is timed apart from the repeats
+            assert out[name]["cold_by_type"][kind]["n"] == len(items)
+        assert out[name]["cold_all"]["n"] == sum(len(v) for v in few.values())
         assert len(out[name]["hits"]) == sum(len(v) for v in few.values())
     browse_key = next(k for k in out["whoosh"]["hits"] if k.startswith("browse::{}:newest:1"))
     assert out["whoosh"]["hits"][browse_key] == out["fts5"]["hits"][browse_key] == len(small)
@@ -191,7 +194,8 @@ def test_targets_and_report_from_a_run(records):
             {"floor": {"wall_s": 1.0}, "ratio_wall": 1.8,
              "build": {"wall_s": 1.8, "index_mb": 40.0,
                        "split_wall_s": {"read_parse": 0.1, "index_add_documents": 1.0, "commit": 0.7}}}]}},
-        "queries": {"1": {"whoosh": {"all": {"p95_ms": 31.0}, "by_type": {}}}},
+        "queries": {"1": {"whoosh": {"all": {"p95_ms": 31.0}, "by_type": {},
+                                     "cold_all": {"p95_ms": 29.0}, "cold_by_type": {}}}},
         "incremental": {},
         "http": {"load": [{"concurrency": 1, "throughput_rps": 10.0, "errors": 0, "duration_s": 1.0, "requests": 10,
                            "latency": stats.summarize_ms([0.1])},
@@ -201,6 +205,7 @@ def test_targets_and_report_from_a_run(records):
     checked = {t["name"]: t for t in targets.check(run)}
     assert checked["build_vs_jieba_1x"]["status"] == "pass"
     assert checked["query_p95_1x"]["status"] == "miss"
+    assert checked["query_p95_1x_cold"]["status"] == "pass"
     assert checked["query_p95_50x"]["status"] == "not measured"
     assert checked["incremental_50x"]["status"] == "not measured"
     assert checked["http_errors_c16"]["status"] == "pass"
@@ -209,3 +214,4 @@ def test_targets_and_report_from_a_run(records):
     run["targets"] = list(checked.values())
     text = report.render(run)
     assert "| 1× | 100 | 1,000 |" in text and "**miss**" in text and "**not measured**" in text
+    assert "| 1× | whoosh first run |" in text

@@ -748,3 +748,21 @@ def test_export_checks_arguments_at_once_and_reads_one_generation(tmp_path, slic
     assert len(rest) + 1 == 5
     assert {r["id"] for r in [first, *rest]} == {r["id"] for r in slice_records[:5]}
     searcher.close()
+
+
+def test_ranking_is_one_order_across_pages_filters_and_repeats(full_searcher):
+    # Scores are computed once per query and generation; paging, filtering and asking
+    # again must show the same relevance order as one long page.
+    query = "基础设施 投资"
+    whole = [r["id"] for r in full_searcher.search(query, per_page=100)["results"]]
+    paged = []
+    for page in range(1, 4):
+        paged += [r["id"] for r in full_searcher.search(query, page=page, per_page=7)["results"]]
+    assert paged == whole[:len(paged)] and len(paged) == min(21, len(whole))
+    central = full_searcher.search(query, {"level": ["central"]}, per_page=100)["results"]
+    by_id = {r["id"]: r for r in full_searcher.search(query, per_page=100)["results"]}
+    assert [r["id"] for r in central] == [i for i in whole if by_id[i]["level"] == "central"]
+    again = full_searcher.search(query, per_page=100)["results"]
+    assert [(r["id"], r["score"]) for r in again] == [(i, by_id[i]["score"]) for i in whole]
+    scores = [r["score"] for r in again]
+    assert scores == sorted(scores, reverse=True)
