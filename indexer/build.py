@@ -40,6 +40,9 @@ LOCK = "build.lock"
 LAST_BUILD = "last_build.json"
 MANIFEST = "manifest.json"
 FILES = "files.json"
+# cited_by and siblings of every record (indexer.lineage.DERIVED_FIELDS): kept out of
+# the indexed records, so a report that cites a document does not re-index it.
+LINEAGE = "lineage.json"
 ACTIVATED = "ACTIVATED"  # written into a generation once it has been live
 TMP_PREFIX = ".tmp-"
 MANIFEST_FORMAT = 1
@@ -54,7 +57,7 @@ PAUSE_FILE_ENV = "POLICY_SEARCH_BUILD_PAUSE_FILE"
 STAGES = ("lock", "read", "index", "index-progress", "validate", "manifest", "publish", "switch", "activate", "prune")
 
 # Files of ours inside a generation; everything else there belongs to Whoosh.
-_OWN_FILES = {MANIFEST, FILES, ACTIVATED}
+_OWN_FILES = {MANIFEST, FILES, ACTIVATED, LINEAGE}
 _PACKAGE_DIR = Path(__file__).resolve().parent
 _REPO_DIR = _PACKAGE_DIR.parent
 _INDEX_CODE = ("analysis.py", "schema.py", "indexing.py")
@@ -414,10 +417,19 @@ def _slices(records: list[dict], parts: int) -> list[list[dict]]:
 
 
 def _copy_index(source: Path, target: Path) -> None:
+    """The live index's files in a new directory. Whoosh never rewrites a segment file
+    (deletions live in the table of contents, which an update writes anew), so hard
+    links are a safe copy: a 1 GB index is not duplicated every night."""
     target.mkdir(parents=True)
     for path in source.iterdir():
         if path.is_file() and path.name not in _OWN_FILES and not path.name.endswith("WRITELOCK"):
-            shutil.copy2(path, target / path.name)
+            if path.name.endswith(".toc") or path.name == "analysis.json":
+                shutil.copy2(path, target / path.name)
+                continue
+            try:
+                os.link(path, target / path.name)
+            except OSError:
+                shutil.copy2(path, target / path.name)
 
 
 def validate_generation(index_dir: Path, records: list[dict], live_manifest: dict | None,
@@ -586,9 +598,11 @@ class _Build:
         full_reason = self._full_reason(previous, versions, old_versions)
         cache = previous.files if old_versions.get("pipeline") == versions["pipeline"] and not self.full else {}
         corpus = load_corpus(self.data_dir, cache=cache, fallback=previous.files)
-        # References between documents are stored on each record before hashing,
-        # so a record whose links change is re-indexed too.
-        corpus.records = lineage.annotate(corpus.records)
+        # A record carries its own references (re-indexed when they resolve
+        # differently); who cites it is written beside the index.
+        split = [lineage.split_derived(r) for r in lineage.annotate(corpus.records)]
+        corpus.records = [own for own, _ in split]
+        derived = {own["id"]: extra for own, extra in split if any(extra.values())}
         for entry in corpus.skipped:
             self.progress.stage("skip", f"skipped {entry['path']}: {entry['reason']}")
         if not corpus.records:
@@ -633,6 +647,7 @@ class _Build:
         self.stage("manifest", "writing the manifest")
         manifest = self._manifest(corpus, versions, full_reason, previous, changes, hashes, validation)
         _write_json(self.tmp / FILES, {f.path: f.to_json() for f in corpus.files})
+        _write_json(self.tmp / LINEAGE, derived)
         _write_json(self.tmp / MANIFEST, manifest)
         _fsync_dir(self.tmp)
 

@@ -596,6 +596,17 @@ def annotate(records: list[dict], lineage: dict | None = None) -> list[dict]:
     return annotated
 
 
+# What annotate() adds that other documents decide: a new report citing a document
+# changes these, not the document, so they live beside the index (see split_derived).
+DERIVED_FIELDS = ("cited_by", "siblings")
+
+
+def split_derived(record: dict) -> tuple[dict, dict]:
+    """(the record without DERIVED_FIELDS, those fields)."""
+    own = {k: v for k, v in record.items() if k not in DERIVED_FIELDS}
+    return own, {k: record[k] for k in DERIVED_FIELDS if k in record}
+
+
 def cited_by(lineage: dict, value: str) -> list[dict]:
     """The records citing the document named by `value` (id, 文号 or title)."""
     key = lookup(lineage, value)

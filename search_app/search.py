@@ -39,6 +39,7 @@ from whoosh.highlight import PinpointFragmenter
 from indexer import analysis
 from indexer.analysis import char_grams, doc_number_key, fold, query_words, squash
 from indexer.indexing import is_index, open_index, read_stamp
+from indexer.lineage import DERIVED_FIELDS
 from indexer.schema import (
     DATE_FILTERS,
     DEFAULT_FIELDS,
@@ -668,6 +669,9 @@ class _Generation:
             raise IndexUnavailable(f"无法打开索引 {path}：{exc}") from exc
         self.stamp = read_stamp(path) or {}
         self.manifest = _read_json(path / "manifest.json")
+        # who cites each document, written by the build beside the index (absent in an
+        # index made directly from annotated records, whose records carry it)
+        self.derived = _read_json(path / "lineage.json")
         current = analysis.loaded_resources_version()
         built = self.stamp.get("resources_version")
         self.mismatch = None
@@ -725,7 +729,10 @@ class _Generation:
             return True
 
     def record(self, docnum: int) -> dict:
-        return json.loads(self.searcher.stored_fields(docnum)["record"])
+        record = json.loads(self.searcher.stored_fields(docnum)["record"])
+        if self.derived is not None:
+            record.update({name: [] for name in DERIVED_FIELDS}, **self.derived.get(record.get("id"), {}))
+        return record
 
     def cite_labels(self) -> dict[str, str]:
         """Cited parent key → how the citing documents name it (title and 文号), read once."""

@@ -642,3 +642,35 @@ def test_damaged_live_generation_is_rebuilt_in_full(site):
     manifest = B.read_manifest(B.live_generation(root))
     assert manifest["mode"] == "full" and manifest["full_reason"].startswith("the incremental update failed (")
     assert_serves(root, corpus_records(data))
+
+
+def test_a_new_citing_report_does_not_reindex_what_it_cites(tmp_path):
+    # 赣府厅发〔2021〕42号 (local #4) cites 赣府厅发〔2021〕44号 (local #32): when the citing
+    # document arrives in a later report, the cited one gains a cited-by entry without
+    # being indexed again, and the live index's segments are linked, not copied.
+    data = make_data_dir(tmp_path, {REPORT_A: report_slice(central=(1,), local=(32,))})
+    root = tmp_path / "index"
+    first = B.build(data, root)
+    assert first.outcome == "ok", first.message
+    (data / "reports" / REPORT_B).write_text(january_report(central=(), local=(4,), reprinted=()),
+                                             encoding="utf-8")
+    second = B.build(data, root)
+    assert second.outcome == "ok", second.message
+    assert second.manifest["changes"] == {"added": 1, "changed": 0, "removed": 0, "unchanged": 2}
+
+    from search_app.search import Searcher
+
+    searcher = Searcher(root)
+    listing = {r["title"]: r for r in searcher.search("", per_page=10)["results"]}
+    cited = listing["关于印发江西省“十四五”综合交通运输体系发展规划的通知"]
+    citing = listing["关于深化高速公路、水运项目投融资改革的若干意见"]
+    assert [e["id"] for e in searcher.get_document(cited["id"])["cited_by"]] == [citing["id"]]
+    assert any(c["target_id"] == cited["id"] for c in searcher.get_document(citing["id"])["cites"])
+    # the first generation still answers as it did: its record has no cited-by entry
+    old = B.generation_dir(root, first.live)
+    assert json.loads((old / B.LINEAGE).read_text(encoding="utf-8")) == {}
+    new = B.generation_dir(root, second.live)
+    segments = [p for p in old.iterdir() if p.suffix == ".seg"]
+    assert segments and all((new / p.name).exists() and os.stat(p).st_ino == os.stat(new / p.name).st_ino
+                            for p in segments)
+    searcher.close()
