@@ -246,7 +246,7 @@ class _Parser:
             self.i += 1
             alternatives.append(self.parse_and(depth))
         present = [a for a in alternatives if a is not None]
-        if len(present) < len(alternatives):
+        if len(alternatives) > 1 and len(present) < len(alternatives):
             self._note("OR 两侧需要检索词，缺少的一侧已忽略")
         if not present:
             return None

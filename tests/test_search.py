@@ -261,6 +261,10 @@ def test_empty_query_lists_everything_newest_first(slice_searcher, slice_records
     assert dated == sorted(dated, reverse=True)
     assert dates[len(dated):] == [None] * (len(dates) - len(dated))
     assert result["sort"] == "newest"
+    # nothing was malformed, so nothing is said about the syntax
+    assert result["explanation"]["notes"] == []
+    assert slice_searcher.search("   ")["explanation"]["notes"] == []
+    assert slice_searcher.search("冷链 OR")["explanation"]["notes"] == ["OR 两侧需要检索词，缺少的一侧已忽略"]
 
 
 # --------------------------------------------------------------------------- 文号 and ranking
