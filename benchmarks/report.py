@@ -49,6 +49,12 @@ def render(r: dict) -> str:
         an = one["analyzers"]
         lines += ["", f"At 1× ({len(one['runs'])} builds, medians), the index's analyzers alone over the same text: "
                       f"words {_f(an['words']['wall_s'])} s, character n-grams {_f(an['char_grams']['wall_s'])} s."]
+    whoosh = one.get("whoosh_only")
+    if whoosh:
+        lines += ["", f"Whoosh's own share at 1× (every analyzer's output computed beforehand): "
+                      f"{_f(whoosh['build']['wall_s'])} s, of which commit {_f(whoosh['build']['commit']['wall_s'])} s, "
+                      f"against a jieba floor of {_f(whoosh['floor']['wall_s'])} s measured beside it: "
+                      f"{_f(whoosh.get('ratio_wall'))}×."]
     for scale, inc in (r.get("incremental") or {}).items():
         if "error" in inc:
             lines += ["", f"Incremental at {scale}×: {inc['error']}"]

@@ -39,6 +39,10 @@ def task_build(args: dict) -> dict:
            "rss_before_build_mb": rss_before}
     if args.get("analyzers"):
         out["analyzers"] = building.analyzer_pass(texts)
+        floor = building.jieba_floor(texts)
+        whoosh = building.whoosh_only_pass(records, Path(args["index_root"]).with_name("whoosh-only"))
+        out["whoosh_only"] = {"floor": floor, "build": whoosh,
+                              "ratio_wall": stats.ratio(whoosh["wall_s"], floor["wall_s"])}
     out["peak_rss_mb"] = stats.peak_rss_mb()
     return out
 

@@ -79,6 +79,19 @@ def test_floor_and_analyzer_pass_count_tokens(small):
     assert passes["char_grams"]["tokens"] > passes["words"]["tokens"]
 
 
+def test_whoosh_only_pass_analyses_nothing_while_timed(tmp_path, small):
+    from indexer import analysis
+    from search_app.search import Searcher
+
+    spans = analysis.WordAnalyzer.spans
+    result = building.whoosh_only_pass(small, tmp_path / "whoosh-only")
+    assert result["texts_analysed_during_build"] == 0 and result["commit"]["calls"] == 1
+    assert analysis.WordAnalyzer.spans is spans  # the analyzers are restored
+    # the index it wrote is a real one, searchable like any other
+    first = small[0]
+    assert first["id"] in {r["id"] for r in Searcher(tmp_path / "whoosh-only").search(first["title"])["results"]}
+
+
 def test_full_build_through_indexer_build(tmp_path, small):
     data = tmp_path / "data" / "reports"
     data.mkdir(parents=True)
