@@ -47,6 +47,11 @@ FIELD_WEIGHTS = {
     "place": 1.0,
 }
 
+# Relevance prior by record kind. An activity is a one-sentence note of a meeting: its
+# shortness wins it BM25's length normalisation over the policies that treat a topic
+# at length, which are what a researcher is looking for.
+KIND_PRIOR = {"policy": 1.0, "interpretation": 1.0, "activity": 0.5}
+
 # Facets: the name used in filters and in the response → the record key it comes from.
 FACETS = {
     "kind": "kind",

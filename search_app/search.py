@@ -50,6 +50,7 @@ from indexer.schema import (
     FILTER_FACETS,
     FILTER_FIELDS,
     KIND_ORDER,
+    KIND_PRIOR,
     LISTED_FACETS,
     NGRAM_SUFFIX,
 )
@@ -946,7 +947,9 @@ class Searcher:
         cached = gen.scored_cache.get(plan.text)
         if cached is None:
             results = gen.searcher.search(plan.ranked, limit=None)
-            cached = {docnum: score for score, docnum in results.top_n if docnum in gen.all_docs}
+            kinds = gen.of_doc["kind"]
+            cached = {docnum: score * KIND_PRIOR.get((kinds.get(docnum) or ("",))[0], 1.0)
+                      for score, docnum in results.top_n if docnum in gen.all_docs}
             gen.scored_cache[plan.text] = cached
             while len(gen.scored_cache) > SCORE_CACHE_SIZE:
                 gen.scored_cache.pop(next(iter(gen.scored_cache)))

@@ -779,3 +779,11 @@ def test_ranking_is_one_order_across_pages_filters_and_repeats(full_searcher):
     assert [(r["id"], r["score"]) for r in again] == [(i, by_id[i]["score"]) for i in whole]
     scores = [r["score"] for r in again]
     assert scores == sorted(scores, reverse=True)
+
+
+@pytest.mark.parametrize("query", ["养老服务", "新型城镇化", "碳中和", "数字经济"])
+def test_a_one_sentence_activity_does_not_outrank_the_policies(full_searcher, query):
+    results = full_searcher.search(query, per_page=10)["results"]
+    assert results[0]["kind"] == "policy", [r["id"] for r in results]
+    # still found, further down
+    assert any(r["kind"] == "activity" for r in results)
