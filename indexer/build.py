@@ -40,8 +40,8 @@ LOCK = "build.lock"
 LAST_BUILD = "last_build.json"
 MANIFEST = "manifest.json"
 FILES = "files.json"
-# cited_by and siblings of every record (indexer.lineage.DERIVED_FIELDS): kept out of
-# the indexed records, so a report that cites a document does not re-index it.
+# who cites whom (indexer.lineage.derived_table): the records' cited_by and siblings are
+# kept out of the index, so a report that cites a document does not re-index it.
 LINEAGE = "lineage.json"
 ACTIVATED = "ACTIVATED"  # written into a generation once it has been live
 TMP_PREFIX = ".tmp-"
@@ -600,9 +600,9 @@ class _Build:
         corpus = load_corpus(self.data_dir, cache=cache, fallback=previous.files)
         # A record carries its own references (re-indexed when they resolve
         # differently); who cites it is written beside the index.
-        split = [lineage.split_derived(r) for r in lineage.annotate(corpus.records)]
-        corpus.records = [own for own, _ in split]
-        derived = {own["id"]: extra for own, extra in split if any(extra.values())}
+        links = lineage.resolve_references(corpus.records)
+        corpus.records = [lineage.without_derived(r) for r in lineage.annotate(corpus.records, links)]
+        derived = lineage.derived_table(links)
         for entry in corpus.skipped:
             self.progress.stage("skip", f"skipped {entry['path']}: {entry['reason']}")
         if not corpus.records:

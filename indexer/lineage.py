@@ -597,14 +597,30 @@ def annotate(records: list[dict], lineage: dict | None = None) -> list[dict]:
 
 
 # What annotate() adds that other documents decide: a new report citing a document
-# changes these, not the document, so they live beside the index (see split_derived).
+# changes these, not the document, so a build keeps them beside the index, as the
+# compact table of derived_table(), and with_derived() puts them back as a record is read.
 DERIVED_FIELDS = ("cited_by", "siblings")
 
 
-def split_derived(record: dict) -> tuple[dict, dict]:
-    """(the record without DERIVED_FIELDS, those fields)."""
-    own = {k: v for k, v in record.items() if k not in DERIVED_FIELDS}
-    return own, {k: record[k] for k in DERIVED_FIELDS if k in record}
+def without_derived(record: dict) -> dict:
+    """The record without DERIVED_FIELDS: what is indexed and hashed."""
+    return {k: v for k, v in record.items() if k not in DERIVED_FIELDS}
+
+
+def derived_table(lineage: dict) -> dict:
+    """What with_derived() needs, in the size of the links (not of the sibling lists, which
+    grow with the square of the documents implementing one parent)."""
+    return {"cited_by": lineage["cited_by"],
+            "parents": {key: {k: parent[k] for k in ("key", "target_id", "title", "doc_number")}
+                        for key, parent in lineage["parents"].items()}}
+
+
+def with_derived(record: dict, table: dict) -> dict:
+    """`record` (which carries its own `cites`) with its cited_by and siblings from `table`."""
+    rid = record.get("id")
+    view = {"cites": {rid: record.get("cites") or []}, "cited_by": table.get("cited_by") or {},
+            "parents": table.get("parents") or {}}
+    return dict(record, cited_by=[dict(e) for e in view["cited_by"].get(rid, [])], siblings=siblings(view, rid))
 
 
 def cited_by(lineage: dict, value: str) -> list[dict]:

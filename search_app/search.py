@@ -39,7 +39,7 @@ from whoosh.highlight import PinpointFragmenter
 from indexer import analysis
 from indexer.analysis import char_grams, doc_number_key, fold, query_words, squash
 from indexer.indexing import is_index, open_index, read_stamp
-from indexer.lineage import DERIVED_FIELDS
+from indexer.lineage import with_derived
 from indexer.schema import (
     DATE_FILTERS,
     DEFAULT_FIELDS,
@@ -731,9 +731,7 @@ class _Generation:
 
     def record(self, docnum: int) -> dict:
         record = json.loads(self.searcher.stored_fields(docnum)["record"])
-        if self.derived is not None:
-            record.update({name: [] for name in DERIVED_FIELDS}, **self.derived.get(record.get("id"), {}))
-        return record
+        return record if self.derived is None else with_derived(record, self.derived)
 
     def cite_labels(self) -> dict[str, str]:
         """Cited parent key → how the citing documents name it (title and 文号), read once."""

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import re
 
 import pytest
@@ -435,3 +436,21 @@ def test_document_page_shows_what_it_cites_its_siblings_and_who_cites_it(client)
     assert "被引用" in lineage.text()
     assert [squeeze(h.text()) for h in lineage.find_all("h4", cls="relation-region")] == ["中央（1）"]
     assert "/doc/2021-12-int1" in [a.attrs["href"] for a in lineage.find_all("a")]
+
+
+def test_derived_fields_come_back_from_the_compact_table():
+    # A build indexes records without cited_by and siblings and keeps the table of
+    # citations beside the index; reading a record back gives exactly what annotate gives.
+    from indexer.lineage import DERIVED_FIELDS, derived_table, with_derived, without_derived
+
+    lin = lineage()
+    annotated = annotate(list(records()), lin)
+    table = json.loads(json.dumps(derived_table(lin), ensure_ascii=False))  # as written to disk
+    for r in annotated:
+        own = without_derived(r)
+        assert not set(DERIVED_FIELDS) & set(own)
+        assert with_derived(own, table) == r
+    assert any(r["siblings"] for r in annotated) and any(r["cited_by"] for r in annotated)
+    # the table grows with the links, not with the square of the siblings
+    links = sum(len(v) for v in lin["cited_by"].values())
+    assert sum(len(v) for v in table["cited_by"].values()) == links
