@@ -35,6 +35,8 @@ from whoosh import query as Q
 from whoosh import scoring
 from whoosh.analysis import Token
 from whoosh.highlight import PinpointFragmenter
+from whoosh.matching import NullMatcher, WrappingMatcher
+from whoosh.query.spans import Span, SpanNear2
 
 from indexer import analysis
 from indexer.analysis import char_grams, doc_number_key, fold, query_words, squash
@@ -367,6 +369,40 @@ def _synonyms() -> dict[str, list[list[str]]]:
     return analysis.load_synonyms()
 
 
+class _ChainMatcher(SpanNear2.SpanNear2Matcher):
+    """The documents where the character pairs of a needle follow one another: what
+    Whoosh's phrase matcher decides by building and aligning a span object for every
+    occurrence of every pair, decided from the pairs' positions directly. The score is
+    the same (the wrapped intersection's), and so is the match: pair i at position p + i."""
+
+    def _get_spans(self):
+        first, *rest = [m.value_as("positions") for m in self.ms]
+        if not rest:
+            return [Span(p) for p in first]
+        following = [set(positions) for positions in rest]
+        last = len(following)
+        return [Span(p, p + last) for p in first
+                if all(p + i in positions for i, positions in enumerate(following, 1))]
+
+
+class _Chain(Q.Phrase):
+    """An exact run of character pairs (slop 1: each pair right after the previous one)."""
+
+    def matcher(self, searcher, context=None):
+        field = searcher.schema[self.fieldname] if self.fieldname in searcher.schema else None
+        if field is None:
+            return NullMatcher()
+        reader = searcher.reader()
+        terms = []
+        for word in self.words:
+            word = field.to_bytes(word)
+            if (self.fieldname, word) not in reader:
+                return NullMatcher()
+            terms.append(Q.Term(self.fieldname, word))
+        m = _ChainMatcher([t.matcher(searcher, context) for t in terms])
+        return WrappingMatcher(m, boost=self.boost) if self.boost != 1.0 else m
+
+
 def _exact(needle: str, fields, weight: float = 1.0):
     """Documents whose field contains `needle` (squashed) exactly."""
     grams = char_grams(needle)
@@ -379,7 +415,7 @@ def _exact(needle: str, fields, weight: float = 1.0):
         if len(grams) == 1:
             subqueries.append(Q.Term(fname, grams[0], boost=boost))
         else:
-            subqueries.append(Q.Phrase(fname, grams, slop=1, boost=boost))
+            subqueries.append(_Chain(fname, grams, slop=1, boost=boost))
     return subqueries[0] if len(subqueries) == 1 else Q.Or(subqueries)
 
 

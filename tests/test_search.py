@@ -100,6 +100,12 @@ def test_quoted_phrase_hits_are_exactly_the_records_containing_it(slice_searcher
         assert hits(slice_searcher, f'"{s}"') == expected, s
 
 
+@pytest.mark.parametrize("needle", ["测预测预", "预测预测预警", "监测预测预警", "链长链长制", "二〇二一"])
+def test_phrases_with_repeated_character_pairs(full_searcher, report_records, needle):
+    # A pair that occurs twice in the needle must be matched at both places, in order.
+    assert hits(full_searcher, f'"{needle}"') == having(report_records, needle), needle
+
+
 def test_unquoted_query_finds_every_record_containing_it(slice_searcher, slice_records):
     """The recall guarantee, whatever jieba made of the string in context."""
     for s in sample_strings(slice_records, 120, seed=7):
