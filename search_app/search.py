@@ -395,7 +395,10 @@ class _Chain(Q.Phrase):
         reader = searcher.reader()
         terms = []
         for word in self.words:
-            word = field.to_bytes(word)
+            try:
+                word = field.to_bytes(word)
+            except ValueError:  # a value the field cannot hold matches nothing
+                return NullMatcher()
             if (self.fieldname, word) not in reader:
                 return NullMatcher()
             terms.append(Q.Term(self.fieldname, word))
