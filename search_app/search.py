@@ -35,8 +35,6 @@ from whoosh import query as Q
 from whoosh import scoring
 from whoosh.analysis import Token
 from whoosh.highlight import PinpointFragmenter
-from whoosh.matching import NullMatcher, WrappingMatcher
-from whoosh.query.spans import Span, SpanNear2
 
 from indexer import analysis
 from indexer.analysis import char_grams, doc_number_key, fold, query_words, squash
@@ -56,6 +54,8 @@ from indexer.schema import (
     LISTED_FACETS,
     NGRAM_SUFFIX,
 )
+
+from .evaluate import Chain, Evaluator
 
 SORTS = ("relevance", "newest", "oldest")
 MAX_QUERY_CHARS = 200
@@ -369,48 +369,14 @@ def _synonyms() -> dict[str, list[list[str]]]:
     return analysis.load_synonyms()
 
 
-class _ChainMatcher(SpanNear2.SpanNear2Matcher):
-    """The documents where the character pairs of a needle follow one another: what
-    Whoosh's phrase matcher decides by building and aligning a span object for every
-    occurrence of every pair, decided from the pairs' positions directly. The score is
-    the same (the wrapped intersection's), and so is the match: pair i at position p + i."""
-
-    def _get_spans(self):
-        first, *rest = [m.value_as("positions") for m in self.ms]
-        if not rest:
-            return [Span(p) for p in first]
-        following = [set(positions) for positions in rest]
-        last = len(following)
-        return [Span(p, p + last) for p in first
-                if all(p + i in positions for i, positions in enumerate(following, 1))]
-
-
-class _Chain(Q.Phrase):
-    """An exact run of character pairs (slop 1: each pair right after the previous one)."""
-
-    def matcher(self, searcher, context=None):
-        field = searcher.schema[self.fieldname] if self.fieldname in searcher.schema else None
-        if field is None:
-            return NullMatcher()
-        reader = searcher.reader()
-        terms = []
-        for word in self.words:
-            try:
-                word = field.to_bytes(word)
-            except ValueError:  # a value the field cannot hold matches nothing
-                return NullMatcher()
-            if (self.fieldname, word) not in reader:
-                return NullMatcher()
-            terms.append(Q.Term(self.fieldname, word))
-        m = _ChainMatcher([t.matcher(searcher, context) for t in terms])
-        return WrappingMatcher(m, boost=self.boost) if self.boost != 1.0 else m
-
-
 def _exact(needle: str, fields, weight: float = 1.0):
     """Documents whose field contains `needle` (squashed) exactly."""
     grams = char_grams(needle)
     if not grams:
         return None
+    # A document holding the needle as a word of the field holds it exactly; the word
+    # analyzer lower-cases what the n-grams fold, so this holds for uncased text only.
+    implied = all(ch.lower() == ch == ch.upper() for ch in needle)
     subqueries = []
     for name in fields:
         boost = FIELD_WEIGHTS[name] * EXACT_WEIGHT * weight / len(grams)
@@ -418,7 +384,7 @@ def _exact(needle: str, fields, weight: float = 1.0):
         if len(grams) == 1:
             subqueries.append(Q.Term(fname, grams[0], boost=boost))
         else:
-            subqueries.append(_Chain(fname, grams, slop=1, boost=boost))
+            subqueries.append(Chain(fname, grams, slop=1, boost=boost, implied_by=implied and (name, needle)))
     return subqueries[0] if len(subqueries) == 1 else Q.Or(subqueries)
 
 
@@ -705,6 +671,7 @@ class _Generation:
         try:
             self.ix = open_index(path)
             self.searcher = self.ix.searcher(weighting=WEIGHTING)
+            self.evaluator = Evaluator(self.searcher)
         except Exception as exc:  # a damaged or half-written index
             raise IndexUnavailable(f"无法打开索引 {path}：{exc}") from exc
         self.stamp = read_stamp(path) or {}
@@ -983,10 +950,10 @@ class Searcher:
         Whoosh's matchers is most of a query's cost."""
         cached = gen.scored_cache.get(plan.text)
         if cached is None:
-            results = gen.searcher.search(plan.ranked, limit=None)
             kinds = gen.of_doc["kind"]
             cached = {docnum: score * KIND_PRIOR.get((kinds.get(docnum) or ("",))[0], 1.0)
-                      for score, docnum in results.top_n if docnum in gen.all_docs}
+                      for docnum, score in gen.evaluator.score_all(plan.ranked).items()
+                      if docnum in gen.all_docs}
             gen.scored_cache[plan.text] = cached
             while len(gen.scored_cache) > SCORE_CACHE_SIZE:
                 gen.scored_cache.pop(next(iter(gen.scored_cache)))
