@@ -21,6 +21,7 @@ normalisation applied before tokenising is one-to-one per character (see
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -145,6 +146,34 @@ def normalize_text(text: str | None) -> str:
     if not text:
         return ""
     return compact(fold(text, lower=True))[0]
+
+
+@functools.lru_cache(maxsize=1)
+def _unfold_table() -> tuple[dict[str, str], str]:
+    """Folded character → every character folding to it (itself included), and the
+    characters that fold to whitespace without being whitespace themselves."""
+    inverse: dict[str, set[str]] = {}
+    blank = set()
+    for cp, mapped in _FOLD_LOWER.items():
+        inverse.setdefault(mapped, {mapped}).add(chr(cp))
+        if mapped.isspace() and not re.match(r"\s", chr(cp)):
+            blank.add(chr(cp))
+    return {k: "".join(sorted(v)) for k, v in inverse.items()}, "".join(sorted(blank))
+
+
+@functools.lru_cache(maxsize=2048)
+def unfolded_pattern(needle: str) -> re.Pattern:
+    """A pattern over the original text for what squash() makes `needle` of: each
+    character in any form folding to it, whitespace allowed between characters.
+    fold() is character-wise, so its matches' offsets are offsets into the text as
+    it is, which never has to be folded whole."""
+    inverse, blank = _unfold_table()
+    gap = r"[\s" + re.escape(blank) + "]*" if blank else r"\s*"
+    parts = []
+    for ch in needle:
+        forms = inverse.get(ch)
+        parts.append("[" + re.escape(forms) + "]" if forms and len(forms) > 1 else re.escape(ch))
+    return re.compile(gap.join(parts))
 
 
 def squash(text: str | None) -> str:

@@ -1,8 +1,9 @@
 """The Whoosh schema, declared once.
 
 Every searchable text is indexed twice: as jieba words (`<name>`, ranking) and as
-character n-grams (`<name>_ng`, exact substring recall); both store character
-offsets (chars=True) so snippets are cut from the index without re-segmenting.
+character n-grams (`<name>_ng`, exact substring recall); both keep positions
+only. Character offsets would double what a query reads from the postings, and
+the snippets find their matches in the stored text instead (search_app.search).
 Facet fields hold the values the search page counts and filters on; the whole
 record is stored as JSON for result lists, document pages and exports.
 """
@@ -87,12 +88,12 @@ KIND_ORDER = ("policy", "interpretation", "activity")
 
 
 def _words(vector: bool = False) -> fields.TEXT:
-    return fields.TEXT(analyzer=WordAnalyzer(), phrase=True, chars=True,
+    return fields.TEXT(analyzer=WordAnalyzer(), phrase=True,
                        vector=formats.Frequency() if vector else None)
 
 
 def _grams() -> fields.TEXT:
-    return fields.TEXT(analyzer=CharGramAnalyzer(), phrase=True, chars=True)
+    return fields.TEXT(analyzer=CharGramAnalyzer(), phrase=True)
 
 
 def build_schema() -> fields.Schema:

@@ -37,7 +37,7 @@ from whoosh.analysis import Token
 from whoosh.highlight import PinpointFragmenter
 
 from indexer import analysis
-from indexer.analysis import char_grams, doc_number_key, fold, query_words, squash
+from indexer.analysis import char_grams, doc_number_key, fold, query_words, squash, unfolded_pattern
 from indexer.indexing import is_index, open_index, read_stamp
 from indexer.lineage import with_derived
 from indexer.schema import (
@@ -1089,15 +1089,13 @@ class Searcher:
     # ----------------------------------------------------------------- results
 
     def _results(self, gen: _Generation, plan: Plan, ordered) -> list[dict]:
-        docnums = [d for d, _ in ordered]
-        spans = _index_spans(gen, plan, docnums, "text")
         results = []
         for docnum, score in ordered:
             record = gen.record(docnum)
             result = _result_fields(record)
             result["score"] = None if score is None else round(score, 4)
             result["title_html"] = mark_html(record.get("title") or "", _text_spans(record.get("title") or "", plan, "title"))
-            result["snippet_html"] = _snippet(record, spans.get(docnum, []), plan)
+            result["snippet_html"] = _snippet(record, _text_spans(record.get("text") or "", plan, "text"), plan)
             results.append(result)
         return results
 
@@ -1272,92 +1270,22 @@ def _merge(spans):
     return [tuple(s) for s in merged]
 
 
-def _needle_pattern(needle: str) -> re.Pattern:
-    # Whitespace in the text between any two characters is ignored, as in matching.
-    return re.compile(r"\s*".join(re.escape(ch) for ch in needle))
-
-
 def _text_spans(text: str, plan: Plan, fieldname: str) -> list[tuple[int, int]]:
-    """Matches of the plan's words in a short text (a title, one document page),
-    found on the folded text: fold() keeps offsets, so they apply to `text`."""
+    """Where the plan's words occur in a text (a title, a document's whole text),
+    found in the text as it is: a pattern per word matches every form folding to it
+    (indexer.analysis.unfolded_pattern), with whitespace ignored as in matching."""
     if not text or not plan.highlights:
         return []
-    folded = fold(text, lower=True)
     spans = []
     for hl in plan.highlights:
         if fieldname not in hl.fields:
             continue
-        found = [m.span() for m in _needle_pattern(hl.needle).finditer(folded)] if hl.needle else []
+        found = [m.span() for m in unfolded_pattern(hl.needle).finditer(text)] if hl.needle else []
         if not found:
             for word in hl.words:
-                found += [m.span() for m in _needle_pattern(word).finditer(folded)]
+                found += [m.span() for m in unfolded_pattern(word).finditer(text)]
         spans += found
     return spans
-
-
-def _index_spans(gen: _Generation, plan: Plan, docnums: list[int], fieldname: str) -> dict[int, list]:
-    """Character spans of the plan's matches in each document's `fieldname`, read
-    from the offsets stored in the index (chars=True): no re-segmentation, no pass
-    over the text. An exact match is a run of n-grams at consecutive positions."""
-    spans: dict[int, list] = {d: [] for d in docnums}
-    if not docnums or not plan.highlights:
-        return spans
-    reader = gen.searcher.reader()
-    wanted = sorted(set(docnums))
-    cache: dict[tuple[str, str], dict[int, list]] = {}
-
-    def postings(fname: str, term: str) -> dict[int, list]:
-        key = (fname, term)
-        if key not in cache:
-            found: dict[int, list] = {}
-            try:
-                matcher = reader.postings(fname, term)
-            except Exception:  # term absent from the index
-                matcher = None
-            if matcher is not None:
-                for docnum in wanted:
-                    if not matcher.is_active():
-                        break
-                    if matcher.id() < docnum:
-                        matcher.skip_to(docnum)
-                        if not matcher.is_active():
-                            break
-                    if matcher.id() == docnum:
-                        found[docnum] = matcher.value_as("characters")
-            cache[key] = found
-        return cache[key]
-
-    for hl in plan.highlights:
-        if fieldname not in hl.fields:
-            continue
-        grams = char_grams(hl.needle)
-        per_gram = [postings(fieldname + NGRAM_SUFFIX, g) for g in grams]
-        for docnum in wanted:
-            occurrences = _phrase_occurrences([p.get(docnum) for p in per_gram])
-            if not occurrences and hl.words:
-                for word in hl.words:
-                    occurrences += [(s, e) for _pos, s, e in postings(fieldname, word).get(docnum, [])]
-            spans[docnum] += occurrences
-    return spans
-
-
-def _phrase_occurrences(lists) -> list[tuple[int, int]]:
-    if not lists or any(not items for items in lists):
-        return []
-    if len(lists) == 1:
-        return [(s, e) for _pos, s, e in lists[0]]
-    tables = [{pos: (s, e) for pos, s, e in items} for items in lists[1:]]
-    out = []
-    for pos, start, _end in lists[0]:
-        end = None
-        for offset, table in enumerate(tables, start=1):
-            hit = table.get(pos + offset)
-            if hit is None:
-                break
-            end = hit[1]
-        else:
-            out.append((start, end))
-    return out
 
 
 def _snippet(record: dict, spans, plan: Plan) -> str:

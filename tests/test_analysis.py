@@ -208,3 +208,46 @@ def test_resources_version_covers_dictionaries_and_tables(tmp_path, monkeypatch)
     described = analysis.resources_description()
     assert "dictionaries/user_dict.txt" in described["files"]
     assert any(name.startswith("tables/") for name in described["files"])
+
+
+# --------------------------------------------------------------------------- matching unfolded text
+
+_FORMS = "高质量发展ＰＰＰppp PPP〔〕[]（）()2021２０２１\n\u3000\u200b \t—-–Ⅰi"
+
+
+def _folded_spans(needle: str, text: str) -> list[tuple[int, int]]:
+    import re
+
+    pattern = re.compile(r"\s*".join(re.escape(ch) for ch in needle))
+    return [m.span() for m in pattern.finditer(analysis.fold(text, lower=True))]
+
+
+def test_unfolded_pattern_finds_what_folding_the_text_finds():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.text(alphabet=_FORMS, max_size=40), st.text(alphabet=_FORMS, min_size=1, max_size=5))
+    def check(text, raw_needle):
+        needle = analysis.squash(raw_needle)
+        if not needle:
+            return
+        found = [m.span() for m in analysis.unfolded_pattern(needle).finditer(text)]
+        assert found == _folded_spans(needle, text)
+
+    check()
+
+
+def test_unfolded_pattern_on_the_report(report_records):
+    import random
+
+    rng = random.Random(5)
+    texts = [r["text"] for r in report_records if len(r.get("text") or "") > 50]
+    for _ in range(200):
+        text = rng.choice(texts)
+        start = rng.randrange(len(text) - 12)
+        needle = analysis.squash(text[start:start + rng.choice((1, 2, 4, 8, 12))])
+        if needle:
+            found = [m.span() for m in analysis.unfolded_pattern(needle).finditer(text)]
+            assert found == _folded_spans(needle, text)
+            assert found, needle
