@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.request
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -77,6 +78,9 @@ def parse_args(argv):
     p.add_argument("--http-scale", type=int, default=1)
     p.add_argument("--workers", type=int, default=None, help="gunicorn workers (serve's default if unset)")
     p.add_argument("--skip-http", action="store_true")
+    p.add_argument("--http-only", action="store_true",
+                   help="only the HTTP load and the switch, at --http-scale, on the index and data "
+                        "an earlier run left in --work")
     p.add_argument("--skip-fts", action="store_true")
     p.add_argument("--quick", action="store_true", help="1× only, one build, short load: a smoke run")
     p.add_argument("--seed", type=int, default=20211231)
@@ -98,6 +102,11 @@ def run_http(a, work: Path, records: list[dict], results: dict) -> dict:
         shutil.rmtree(path, ignore_errors=True)
     shutil.copytree(src_root, root, symlinks=True)
     shutil.copytree(src_data, data)
+    if a.http_only:
+        # The index copied may hold the report the last run's incremental build added:
+        # its file goes with the data, so the switch below adds exactly one report.
+        for extra in sorted((work / "extra").glob("*.jsonl")):
+            shutil.copy2(extra, data / "reports" / extra.name)
     corpus = synth.corpus(records, scale, a.seed)
     queries = querysets.build_queries(corpus)
     paths = [querysets.url_for(q) for qs in queries.values() for q in qs]
@@ -123,12 +132,16 @@ def run_http(a, work: Path, records: list[dict], results: dict) -> dict:
 def run_switch(a, server, root: Path, data: Path, corpus: list[dict]) -> dict:
     """Load at concurrency 4 while a build adds one report and switches it in."""
     synthesizer = synth.Synthesizer(synth.real_records(), a.seed)
+    browse = querysets.url_for(querysets._q(""))
     back = a.http_scale
+    while (data / "reports" / synthesizer.report_name(back)).exists():
+        back += 1  # a month the corpus does not have yet
     extra = synthesizer.report(back)
     (data / "reports" / synthesizer.report_name(back)).write_text(
         "\n".join(json.dumps(r, ensure_ascii=False) for r in extra) + "\n", encoding="utf-8")
-    before, after = len(corpus), len(corpus) + len(extra)
-    browse = querysets.url_for(querysets._q(""))
+    with urllib.request.urlopen(server.base + browse, timeout=60) as response:
+        before = http_load.total_of(response.read())
+    after = before + len(extra)
     paths = [browse] + [querysets.url_for(q) for q in querysets.build_queries(corpus)["single"]]
 
     def check(path, status, body):
@@ -187,6 +200,12 @@ def main(argv=None) -> int:
     log(f"machine: {results['machine']['nproc']} cores, {results['machine']['memory_mb']} MB, "
         f"Python {results['machine']['python']}")
     records = synth.real_records()
+    if a.http_only:
+        missing = [p for p in (work / f"index-{a.http_scale}", work / f"data-{a.http_scale}") if not p.exists()]
+        if missing:
+            print(f"--http-only needs an earlier run's {missing[0]}", file=sys.stderr)
+            return 2
+        a.scales = []
     for scale in a.scales:
         data, root = work / f"data-{scale}", work / f"index-{scale}"
         shutil.rmtree(root, ignore_errors=True)
@@ -208,16 +227,17 @@ def main(argv=None) -> int:
     if not a.skip_http:
         log("HTTP")
         results["http"] = run_http(a, work, records, results)
-    top = a.scales[-1]
-    synthesizer = synth.Synthesizer(records, a.seed)
-    extra_path = work / "extra" / synthesizer.report_name(top)
-    extra_path.parent.mkdir(exist_ok=True)
-    extra_path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in synthesizer.report(top)) + "\n",
-                          encoding="utf-8")
-    log(f"{top}×: incremental build after one more report")
-    results["incremental"][str(top)] = worker("incremental", {
-        "scale": top, "data_dir": str(work / f"data-{top}"), "index_root": str(work / f"index-{top}"),
-        "extra_report": str(extra_path), "work": str(work)})
+    if a.scales:
+        top = a.scales[-1]
+        synthesizer = synth.Synthesizer(records, a.seed)
+        extra_path = work / "extra" / synthesizer.report_name(top)
+        extra_path.parent.mkdir(exist_ok=True)
+        extra_path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in synthesizer.report(top)) + "\n",
+                              encoding="utf-8")
+        log(f"{top}×: incremental build after one more report")
+        results["incremental"][str(top)] = worker("incremental", {
+            "scale": top, "data_dir": str(work / f"data-{top}"), "index_root": str(work / f"index-{top}"),
+            "extra_report": str(extra_path), "work": str(work)})
     results["targets"] = targets.check(results)
     results["total_wall_s"] = round(time.perf_counter() - started, 1)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")

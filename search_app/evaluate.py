@@ -197,6 +197,7 @@ class Evaluator:
         self.weighting = searcher.weighting
         self.leaves = searcher.leaf_searchers()
         self._lengths: dict[tuple[int, str], list[int]] = {}
+        self._norms: dict[tuple, list[float]] = {}
         self._memo: dict = {}
 
     def score_all(self, q) -> dict[int, float]:
@@ -237,6 +238,17 @@ class Evaluator:
             lengths = self._lengths[key] = _segment_lengths(self.leaves[leaf][0], fieldname)
         return lengths
 
+    def _norms_of(self, leaf: int, fieldname: str, scorer) -> list[float]:
+        """Each document's BM25 length term K1 * ((1 - B) + B * fl / avgfl) in the
+        field, computed as Whoosh's bm25() does, once per segment and field."""
+        key = (leaf, fieldname, scorer.B, scorer.K1, scorer.avgfl)
+        norms = self._norms.get(key)
+        if norms is None:
+            B, K1, avgfl = scorer.B, scorer.K1, scorer.avgfl
+            norms = self._norms[key] = [K1 * ((1 - B) + B * (fl or 1) / avgfl)
+                                        for fl in self._lengths_of(leaf, fieldname)]
+        return norms
+
     def _term_scores(self, leaf: int, fieldname: str, btext: bytes, postings: _Postings,
                      boost: float, only=None) -> dict[int, float]:
         """BM25F scores of a term's postings in one segment (local docnums), as
@@ -244,22 +256,19 @@ class Evaluator:
         sub = self.leaves[leaf][0]
         scorer = self.weighting.scorer(sub, fieldname, btext)
         ids, weights = postings.ids, postings.weights
-        indexes = range(len(ids)) if only is None else only
         if isinstance(scorer, BM25FScorer):
-            idf, avgfl, B, K1 = scorer.idf, scorer.avgfl, scorer.B, scorer.K1
-            lengths = self._lengths_of(leaf, fieldname)
-            out = {}
-            for i in indexes:
-                tf = weights[i]
-                fl = lengths[ids[i]] or 1
-                out[ids[i]] = idf * ((tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * fl / avgfl)))
-        elif isinstance(scorer, WeightScorer):
-            out = {ids[i]: weights[i] for i in indexes}
-        else:
-            raise Unsupported(f"scorer {type(scorer).__name__} of {fieldname}")
-        if boost != 1.0:
-            out = {d: s * boost for d, s in out.items()}
-        return out
+            idf, K1 = scorer.idf, scorer.K1
+            norms = self._norms_of(leaf, fieldname, scorer)
+            k1p = K1 + 1
+            # (x * 1.0 is x exactly: the boost costs nothing when there is none.)
+            if only is None:
+                return {d: idf * ((tf * k1p) / (tf + norms[d])) * boost for d, tf in zip(ids, weights)}
+            return {ids[i]: idf * ((weights[i] * k1p) / (weights[i] + norms[ids[i]])) * boost for i in only}
+        if isinstance(scorer, WeightScorer):
+            if only is None:
+                return {d: w * boost for d, w in zip(ids, weights)}
+            return {ids[i]: weights[i] * boost for i in only}
+        raise Unsupported(f"scorer {type(scorer).__name__} of {fieldname}")
 
     def _term(self, q) -> dict[int, float]:
         schema = self.searcher.schema
