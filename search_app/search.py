@@ -21,6 +21,7 @@ from __future__ import annotations
 import calendar
 import functools
 import html
+import itertools
 import json
 import re
 import threading
@@ -86,6 +87,10 @@ EXPORT_BATCH = 100
 SNIPPET_CHARS = 150
 SNIPPET_SURROUND = 36
 SNIPPET_FRAGMENTS = 2
+# A snippet is chosen among each word's first occurrences: a plan of 50,000 characters
+# can hold a word hundreds of times, and weighing every passage costs more than the
+# rest of the page.
+SNIPPET_MATCHES_PER_WORD = 40
 
 _ELLIPSIS = "…"
 
@@ -1095,7 +1100,8 @@ class Searcher:
             result = _result_fields(record)
             result["score"] = None if score is None else round(score, 4)
             result["title_html"] = mark_html(record.get("title") or "", _text_spans(record.get("title") or "", plan, "title"))
-            result["snippet_html"] = _snippet(record, _text_spans(record.get("text") or "", plan, "text"), plan)
+            spans = _text_spans(record.get("text") or "", plan, "text", SNIPPET_MATCHES_PER_WORD)
+            result["snippet_html"] = _snippet(record, spans, plan)
             results.append(result)
         return results
 
@@ -1270,20 +1276,25 @@ def _merge(spans):
     return [tuple(s) for s in merged]
 
 
-def _text_spans(text: str, plan: Plan, fieldname: str) -> list[tuple[int, int]]:
+def _text_spans(text: str, plan: Plan, fieldname: str, limit: int | None = None) -> list[tuple[int, int]]:
     """Where the plan's words occur in a text (a title, a document's whole text),
     found in the text as it is: a pattern per word matches every form folding to it
-    (indexer.analysis.unfolded_pattern), with whitespace ignored as in matching."""
+    (indexer.analysis.unfolded_pattern), with whitespace ignored as in matching.
+    With `limit`, only each word's first occurrences (enough to choose a snippet)."""
     if not text or not plan.highlights:
         return []
+
+    def find(word: str) -> list[tuple[int, int]]:
+        return [m.span() for m in itertools.islice(unfolded_pattern(word).finditer(text), limit)]
+
     spans = []
     for hl in plan.highlights:
         if fieldname not in hl.fields:
             continue
-        found = [m.span() for m in unfolded_pattern(hl.needle).finditer(text)] if hl.needle else []
+        found = find(hl.needle) if hl.needle else []
         if not found:
             for word in hl.words:
-                found += [m.span() for m in unfolded_pattern(word).finditer(text)]
+                found += find(word)
         spans += found
     return spans
 

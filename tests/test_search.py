@@ -793,3 +793,17 @@ def test_a_one_sentence_activity_does_not_outrank_the_policies(full_searcher, qu
     assert results[0]["kind"] == "policy", [r["id"] for r in results]
     # still found, further down
     assert any(r["kind"] == "activity" for r in results)
+
+
+def test_snippet_of_a_word_found_hundreds_of_times(slice_searcher, slice_records):
+    """The snippet is chosen among a word's first occurrences; the document view
+    still marks every one of them."""
+    from search_app.search import SNIPPET_MATCHES_PER_WORD
+
+    record = max(slice_records, key=lambda r: squash(r.get("text") or "").count("发展"))
+    count = squash(record["text"]).count("发展")
+    assert count > 2 * SNIPPET_MATCHES_PER_WORD
+    result = next(r for r in slice_searcher.search("发展", per_page=100)["results"] if r["id"] == record["id"])
+    assert "<mark>发展</mark>" in result["snippet_html"]
+    marks = sum(p.count("<mark>") for p in slice_searcher.highlight_text(record["id"], "发展"))
+    assert marks == count
