@@ -78,6 +78,9 @@ def parse_args(argv):
     p.add_argument("--http-scale", type=int, default=1)
     p.add_argument("--workers", type=int, default=None, help="gunicorn workers (serve's default if unset)")
     p.add_argument("--skip-http", action="store_true")
+    p.add_argument("--queries-only", action="store_true",
+                   help="only the in-process queries, on the indexes an earlier run left in --work "
+                        "(no build, no incremental build, no HTTP)")
     p.add_argument("--http-only", action="store_true",
                    help="only the HTTP load and the switch, at --http-scale, on the index and data "
                         "an earlier run left in --work")
@@ -206,14 +209,21 @@ def main(argv=None) -> int:
             print(f"--http-only needs an earlier run's {missing[0]}", file=sys.stderr)
             return 2
         a.scales = []
+    if a.queries_only:
+        missing = [s for s in a.scales if not (work / f"index-{s}").exists()]
+        if missing:
+            print(f"--queries-only needs an earlier run's {work / f'index-{missing[0]}'}", file=sys.stderr)
+            return 2
+        a.skip_http = True
     for scale in a.scales:
         data, root = work / f"data-{scale}", work / f"index-{scale}"
-        shutil.rmtree(root, ignore_errors=True)
-        extra = synth.write_data_dir(data, records, scale, a.seed)
-        log(f"{scale}×: {len(records) * scale} records in {1 + len(extra)} reports; full build")
-        results["builds"][str(scale)] = worker("build", {
-            "scale": scale, "seed": a.seed, "data_dir": str(data), "index_root": str(root),
-            "repeat": a.repeat if scale == 1 else 1, "analyzers": scale == 1})
+        if not a.queries_only:
+            shutil.rmtree(root, ignore_errors=True)
+            extra = synth.write_data_dir(data, records, scale, a.seed)
+            log(f"{scale}×: {len(records) * scale} records in {1 + len(extra)} reports; full build")
+            results["builds"][str(scale)] = worker("build", {
+                "scale": scale, "seed": a.seed, "data_dir": str(data), "index_root": str(root),
+                "repeat": a.repeat if scale == 1 else 1, "analyzers": scale == 1})
         fts_path = None
         if not a.skip_fts:
             log(f"{scale}×: SQLite FTS5 build")
@@ -227,7 +237,7 @@ def main(argv=None) -> int:
     if not a.skip_http:
         log("HTTP")
         results["http"] = run_http(a, work, records, results)
-    if a.scales:
+    if a.scales and not a.queries_only:
         top = a.scales[-1]
         synthesizer = synth.Synthesizer(records, a.seed)
         extra_path = work / "extra" / synthesizer.report_name(top)
