@@ -194,15 +194,6 @@ def run_switch(a, server, root: Path, data: Path, corpus: list[dict]) -> dict:
 def main(argv=None) -> int:
     a = parse_args(sys.argv[1:] if argv is None else argv)
     work, out_dir = Path(a.work).resolve(), Path(a.out).resolve()
-    work.mkdir(parents=True, exist_ok=True)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
-    code = snapshot(work)
-    results = {"machine": machine.machine_info(), "code": code, "options": {k: v for k, v in vars(a).items()},
-               "builds": {}, "fts": {}, "queries": {}, "incremental": {}}
-    log(f"machine: {results['machine']['nproc']} cores, {results['machine']['memory_mb']} MB, "
-        f"Python {results['machine']['python']}")
-    records = synth.real_records()
     if a.http_only:
         missing = [p for p in (work / f"index-{a.http_scale}", work / f"data-{a.http_scale}") if not p.exists()]
         if missing:
@@ -215,6 +206,15 @@ def main(argv=None) -> int:
             print(f"--queries-only needs an earlier run's {work / f'index-{missing[0]}'}", file=sys.stderr)
             return 2
         a.skip_http = True
+    work.mkdir(parents=True, exist_ok=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    code = snapshot(work)
+    results = {"machine": machine.machine_info(), "code": code, "options": {k: v for k, v in vars(a).items()},
+               "builds": {}, "fts": {}, "queries": {}, "incremental": {}}
+    log(f"machine: {results['machine']['nproc']} cores, {results['machine']['memory_mb']} MB, "
+        f"Python {results['machine']['python']}")
+    records = synth.real_records()
     for scale in a.scales:
         data, root = work / f"data-{scale}", work / f"index-{scale}"
         if not a.queries_only:

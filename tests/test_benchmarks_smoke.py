@@ -228,3 +228,14 @@ def test_targets_and_report_from_a_run(records):
     text = report.render(run)
     assert "| 1× | 100 | 1,000 |" in text and "**miss**" in text and "**not measured**" in text
     assert "| 1× | whoosh first run |" in text
+
+
+@pytest.mark.parametrize("option", ["--queries-only", "--http-only"])
+def test_reusing_runs_refuse_without_an_earlier_run(tmp_path, option, capsys):
+    from benchmarks import run
+
+    code = run.main([option, "--scales", "1", "--work", str(tmp_path / "work"), "--out", str(tmp_path / "out")])
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert "needs an earlier run's" in err and "index-1" in err and len(err.splitlines()) == 1
+    assert not list((tmp_path / "out").glob("bench-*.json"))
