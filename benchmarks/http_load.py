@@ -112,12 +112,15 @@ def _fetch(url: str) -> tuple[int, bytes]:
 
 
 def load(base: str, paths: list[str], concurrency: int, duration: float, check=None,
-         max_requests: int = MAX_REQUESTS, server: Server | None = None) -> dict:
+         max_requests: int = MAX_REQUESTS, server: Server | None = None,
+         kinds: dict[str, str] | None = None) -> dict:
     """`concurrency` clients request `paths` round-robin for `duration` seconds.
-    `check(path, status, body)` may return a label to count (for the switch test)."""
+    `check(path, status, body)` may return a label to count (for the switch test);
+    `kinds` (path → query type) adds latency percentiles by type."""
     lock = threading.Lock()
     cursor = itertools.cycle(range(len(paths)))
     latencies: list[float] = []
+    by_kind: dict[str, list[float]] = {}
     errors: list[str] = []
     labels: dict[str, int] = {}
     sent = [0]
@@ -142,6 +145,8 @@ def load(base: str, paths: list[str], concurrency: int, duration: float, check=N
             label = check(path, status, body) if check and problem is None else None
             with lock:
                 latencies.append(elapsed)
+                if kinds and path in kinds:
+                    by_kind.setdefault(kinds[path], []).append(elapsed)
                 if problem:
                     errors.append(f"{path}: {problem}"[:300])
                 if label:
@@ -159,6 +164,7 @@ def load(base: str, paths: list[str], concurrency: int, duration: float, check=N
             "errors": len(errors), "error_samples": errors[:5],
             "throughput_rps": round(len(latencies) / wall, 2) if wall else None,
             "latency": stats.summarize_ms(latencies), "labels": labels,
+            "latency_by_type": {k: stats.summarize_ms(v) for k, v in by_kind.items()},
             # Cores busy on average: the load generator shares the machine with the server.
             "client_cores": round(client_cpu / wall, 2) if wall else None,
             "server_cores": round(server_cpu / wall, 2) if wall and server_cpu is not None else None}

@@ -104,6 +104,16 @@ def render(r: dict) -> str:
                          f"{_f(run['throughput_rps'], 1)} | {_f(lat['p50_ms'], 1)} | {_f(lat['p95_ms'], 1)} | "
                          f"{_f(lat['p99_ms'], 1)} | {_f(mem.get('worker_rss_max_mb'), 0)} × {mem.get('workers')} | "
                          f"{_f(run.get('server_cores'))} | {_f(run.get('client_cores'))} |")
+        typed = [run for run in http.get("load", []) if run.get("latency_by_type")]
+        if typed:
+            lines += ["", "HTTP latency by query type (ms, p50 / p95 / p99):", "",
+                      "| concurrency | " + " | ".join(TYPES) + " |", "| ---: |" + " ---: |" * len(TYPES)]
+            for run in typed:
+                cells = []
+                for t in TYPES:
+                    s_ = run["latency_by_type"].get(t) or {}
+                    cells.append(f"{_f(s_.get('p50_ms'), 1)} / {_f(s_.get('p95_ms'), 1)} / {_f(s_.get('p99_ms'), 1)}")
+                lines.append(f"| {run['concurrency']} | " + " | ".join(cells) + " |")
         sw = http.get("switch")
         if sw and sw.get("load"):
             lines += ["", f"Generation switch under load (concurrency 4): {sw['load']['requests']} requests in "

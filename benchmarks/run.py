@@ -113,6 +113,8 @@ def run_http(a, work: Path, records: list[dict], results: dict) -> dict:
     corpus = synth.corpus(records, scale, a.seed)
     queries = querysets.build_queries(corpus)
     paths = [querysets.url_for(q) for qs in queries.values() for q in qs]
+    # (a path under two types is timed under the last)
+    kinds = {querysets.url_for(q): kind for kind, qs in queries.items() for q in qs}
     out = {"scale": scale, "paths": len(paths), "load": []}
     server = http_load.Server(root, work / "server.log", workers=a.workers, cwd=CODE)
     try:
@@ -120,7 +122,7 @@ def run_http(a, work: Path, records: list[dict], results: dict) -> dict:
         http_load.load(server.base, paths, 2, 2.0)  # warm every worker's caches
         for c in a.concurrency:
             log(f"HTTP load at concurrency {c} for {a.duration:g} s")
-            run = http_load.load(server.base, paths, c, a.duration, server=server)
+            run = http_load.load(server.base, paths, c, a.duration, server=server, kinds=kinds)
             run["memory"] = server.memory()
             out["load"].append(run)
         out["switch"] = run_switch(a, server, root, data, corpus)

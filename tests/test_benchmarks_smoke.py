@@ -173,13 +173,17 @@ def test_load_generator_counts_requests_and_errors():
     try:
         base = f"http://127.0.0.1:{server.server_address[1]}"
         seen = lambda path, status, body: f"total:{http_load.total_of(body)}"  # noqa: E731
-        run = http_load.load(base, ["/ok/a", "/missing"], concurrency=2, duration=0.5, check=seen, max_requests=40)
+        run = http_load.load(base, ["/ok/a", "/missing"], concurrency=2, duration=0.5, check=seen, max_requests=40,
+                             kinds={"/ok/a": "single", "/missing": "phrase"})
         assert 0 < run["requests"] <= 40
         # Round robin over one good and one missing path: every other request fails.
         assert abs(run["errors"] - run["requests"] / 2) <= 1
         assert all("HTTP 404" in e for e in run["error_samples"])
         assert run["labels"] == {"total:7": run["requests"] - run["errors"]}
         assert run["latency"]["n"] == run["requests"]
+        by_type = run["latency_by_type"]
+        assert set(by_type) == {"single", "phrase"}
+        assert by_type["single"]["n"] + by_type["phrase"]["n"] == run["requests"]
     finally:
         server.shutdown()
         server.server_close()
@@ -213,7 +217,8 @@ def test_targets_and_report_from_a_run(records):
         "http": {"load": [{"concurrency": 1, "throughput_rps": 10.0, "errors": 0, "duration_s": 1.0, "requests": 10,
                            "latency": stats.summarize_ms([0.1])},
                           {"concurrency": 16, "throughput_rps": 20.0, "errors": 0, "duration_s": 1.0,
-                           "requests": 20, "latency": stats.summarize_ms([0.1])}]},
+                           "requests": 20, "latency": stats.summarize_ms([0.1]),
+                           "latency_by_type": {"phrase": stats.summarize_ms([0.25])}}]},
     }
     checked = {t["name"]: t for t in targets.check(run)}
     assert checked["build_vs_jieba_1x"]["status"] == "pass"
@@ -228,6 +233,7 @@ def test_targets_and_report_from_a_run(records):
     text = report.render(run)
     assert "| 1× | 100 | 1,000 |" in text and "**miss**" in text and "**not measured**" in text
     assert "| 1× | whoosh first run |" in text
+    assert "| 16 | — / — / — | — / — / — | 250.0 / 250.0 / 250.0 |" in text
 
 
 @pytest.mark.parametrize("option", ["--queries-only", "--http-only"])
