@@ -345,8 +345,12 @@ def _index_document_ids(index_dir: Path) -> list[str]:
 
     ix = indexing.open_index(index_dir)
     try:
-        with ix.searcher() as searcher:
-            return [fields["id"] for fields in searcher.all_stored_fields()]
+        # From the id field's postings (live documents only), not the stored
+        # records: loading every record's text would dominate a small update.
+        with ix.reader() as reader:
+            return [term.decode("utf-8") if isinstance(term, bytes) else term
+                    for term in reader.lexicon("id")
+                    for _ in reader.postings("id", term).all_ids()]
     finally:
         ix.close()
 
@@ -378,10 +382,10 @@ def smoke_queries(index_dir: Path, records: list[dict], fresh_ids=()) -> list[di
                     if not terms:
                         continue
                     q = wq.And([wq.Term(field_name, t) for t in terms])
-                    hits = searcher.search(q, limit=None)
-                    ids = {hit["id"] for hit in hits}
+                    docs = set(searcher.docs_for_query(q))
+                    own = set(searcher.document_numbers(id=record["id"]))
                     checks.append({"query": f"{field_name}:{' '.join(terms)}", "record": record["id"],
-                                   "hits": len(ids), "found": record["id"] in ids})
+                                   "hits": len(docs), "found": bool(own & docs)})
     finally:
         ix.close()
     return checks

@@ -678,3 +678,23 @@ def test_a_new_citing_report_does_not_reindex_what_it_cites(tmp_path):
     assert segments and all((new / p.name).exists() and os.stat(p).st_ino == os.stat(new / p.name).st_ino
                             for p in segments)
     searcher.close()
+
+
+def test_validation_counts_documents_from_the_index_and_finds_each_smoke_record(tmp_path, slice_records):
+    records = slice_records[:6]
+    index_dir = tmp_path / "ix"
+    indexing.create_index(index_dir, records)
+    found = B.validate_generation(index_dir, records, None, 0.5, False, fresh_ids=[records[-1]["id"]])
+    assert found["problems"] == [] and found["documents"] == len(records)
+    assert found["smoke_queries"] and all(q["found"] and q["hits"] >= 1 for q in found["smoke_queries"])
+    # A record the index lacks, and one indexed twice, are both refused.
+    ghost = dict(records[0], id="2021-12-c999", title="不在索引中的文件")
+    ix = indexing.open_index(index_dir)
+    writer = ix.writer()
+    writer.add_document(**schema.record_to_document(records[1]))
+    writer.commit()
+    ix.close()
+    found = B.validate_generation(index_dir, records + [ghost], None, 0.5, False)
+    assert found["documents"] == len(records) + 1
+    assert any("twice" in p for p in found["problems"])
+    assert any("missing" in p and ghost["id"] in p for p in found["problems"])
