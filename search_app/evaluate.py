@@ -111,11 +111,14 @@ def _positions_decoder(format_):
     """Whoosh's Positions and Characters formats store a posting's positions as a
     pickled list of deltas (with character offsets for Characters): decoded here in
     one C-level pass instead of Whoosh's loop over the deltas."""
+    def deltas(v: bytes):
+        return loads(v[_INT_SIZE:] if v.endswith(b".") else v[_INT_SIZE:] + b".")
+
     if type(format_) is Characters:
         first = itemgetter(0)
-        return lambda v: list(accumulate(map(first, loads(v[_INT_SIZE:] if v.endswith(b".") else v[_INT_SIZE:] + b"."))))
+        return lambda v: list(accumulate(map(first, deltas(v))))
     if type(format_) is Positions:
-        return lambda v: list(accumulate(loads(v[_INT_SIZE:] if v.endswith(b".") else v[_INT_SIZE:] + b".")))
+        return lambda v: list(accumulate(deltas(v)))
     return format_.decoder("positions")
 
 
@@ -163,7 +166,7 @@ def _read_postings(reader, fieldname: str, btext: bytes, with_values: bool,
     return _Postings(ids, weights, values if with_values else None, fmt)
 
 
-def _segment_lengths(searcher, fieldname: str) -> list[int] | None:
+def _segment_lengths(searcher, fieldname: str) -> list[int]:
     """Every document's length of the field in a segment, from its lengths column at
     once (one byte per document), else asked document by document."""
     reader = searcher.reader()
@@ -188,15 +191,15 @@ class Unsupported(Exception):
 
 
 class Evaluator:
-    """Scores queries against one open Whoosh searcher (one index generation). Field
-    lengths are read once per segment and field and kept for the generation's life.
+    """Scores queries against one open Whoosh searcher (one index generation). Each
+    field's BM25 length terms are computed once per segment and kept for the
+    generation's life.
     Not thread-safe on its own: the caller serialises use, as it does the searcher's."""
 
     def __init__(self, searcher):
         self.searcher = searcher
         self.weighting = searcher.weighting
         self.leaves = searcher.leaf_searchers()
-        self._lengths: dict[tuple[int, str], list[int]] = {}
         self._norms: dict[tuple, list[float]] = {}
         self._memo: dict = {}
 
@@ -231,13 +234,6 @@ class Evaluator:
         results = self.searcher.search(q, limit=None)
         return {docnum: score for score, docnum in results.top_n}
 
-    def _lengths_of(self, leaf: int, fieldname: str) -> list[int]:
-        key = (leaf, fieldname)
-        lengths = self._lengths.get(key)
-        if lengths is None:
-            lengths = self._lengths[key] = _segment_lengths(self.leaves[leaf][0], fieldname)
-        return lengths
-
     def _norms_of(self, leaf: int, fieldname: str, scorer) -> list[float]:
         """Each document's BM25 length term K1 * ((1 - B) + B * fl / avgfl) in the
         field, computed as Whoosh's bm25() does, once per segment and field."""
@@ -246,7 +242,7 @@ class Evaluator:
         if norms is None:
             B, K1, avgfl = scorer.B, scorer.K1, scorer.avgfl
             norms = self._norms[key] = [K1 * ((1 - B) + B * (fl or 1) / avgfl)
-                                        for fl in self._lengths_of(leaf, fieldname)]
+                                        for fl in _segment_lengths(self.leaves[leaf][0], fieldname)]
         return norms
 
     def _term_scores(self, leaf: int, fieldname: str, btext: bytes, postings: _Postings,
@@ -321,17 +317,11 @@ class Evaluator:
                 else list(postings.ids)
             if not candidates:
                 return {}
-        if checked and getattr(q, "implied_by", None):
-            word_field, word = q.implied_by
-            try:
-                sure = _read_postings(reader, word_field, self.searcher.schema[word_field].to_bytes(word),
-                                      False, candidates)
-            except (KeyError, ValueError):
-                sure = None
-            sure = set(sure.ids) if sure is not None else set()
+        if checked:
+            sure = self._implied(reader, q, candidates)
             matched = [d for d in candidates if d in sure or self._runs(lists, checked, d)]
         else:
-            matched = [d for d in candidates if self._runs(lists, checked, d)] if checked else candidates
+            matched = candidates
         if not matched:
             return {}
         total = dict.fromkeys(matched, 0.0)
@@ -340,8 +330,19 @@ class Evaluator:
             scores = self._term_scores(leaf, fname, btext, postings, 1.0, only=[where[d] for d in matched])
             for d in matched:
                 total[d] += scores[d]
-        boost = q.boost
-        return {offset + d: (s * boost if boost != 1.0 else s) for d, s in total.items()}
+        return {offset + d: s * q.boost for d, s in total.items()}
+
+    def _implied(self, reader, q, candidates) -> set[int]:
+        """The candidates that hold the run as an indexed word (Chain.implied_by)."""
+        if not getattr(q, "implied_by", None):
+            return set()
+        word_field, word = q.implied_by
+        try:
+            sure = _read_postings(reader, word_field, self.searcher.schema[word_field].to_bytes(word),
+                                  False, candidates)
+        except (KeyError, ValueError):
+            return set()
+        return set(sure.ids) if sure is not None else set()
 
     @staticmethod
     def _runs(lists, checked, docnum) -> bool:
