@@ -32,7 +32,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from indexer import lineage
-from indexer.corpus import Corpus, CorpusError, SourceFile, load_corpus
+from indexer.corpus import Corpus, SourceFile, load_corpus
+from indexer.errors import BuildLocked, CorpusError, RollbackError
 
 CURRENT = "CURRENT"
 GENERATIONS = "generations"
@@ -60,15 +61,8 @@ STAGES = ("lock", "read", "index", "index-progress", "validate", "manifest", "pu
 _OWN_FILES = {MANIFEST, FILES, ACTIVATED, LINEAGE}
 _PACKAGE_DIR = Path(__file__).resolve().parent
 _REPO_DIR = _PACKAGE_DIR.parent
-_INDEX_CODE = ("analysis.py", "schema.py", "indexing.py")
-
-
-class BuildLocked(Exception):
-    """Another build or rollback holds the lock."""
-
-
-class RollbackError(Exception):
-    """No generation to switch to, or the target is unusable; one-line message."""
+# What decides the documents an index holds: a change makes the next build a full one.
+_INDEX_CODE = ("analysis.py", "folding.py", "doc_numbers.py", "schema.py", "indexing.py")
 
 
 # --------------------------------------------------------------------------- progress
@@ -221,7 +215,7 @@ def resource_versions() -> dict:
     from indexer import analysis
 
     index_code = [_PACKAGE_DIR / name for name in _INDEX_CODE if (_PACKAGE_DIR / name).exists()]
-    pipeline = [p for p in _PACKAGE_DIR.glob("*.py") if p.name != "build.py"]
+    pipeline = [p for p in _PACKAGE_DIR.rglob("*.py") if p.name != "build.py"]
     tables = _REPO_DIR / "data" / "tables"
     if tables.is_dir():
         pipeline += [p for p in tables.rglob("*") if p.is_file()]

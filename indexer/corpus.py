@@ -15,8 +15,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from indexer.normalize import normalize_doc_number
-from indexer.readers import ReportError, decode_report, decode_text
+from indexer.doc_numbers import normalize_doc_number
+from indexer.errors import CorpusError, NotAReport, UnreadableReport, UnusableReport
+from indexer.parse import parse_report
+from indexer.readers import decode_report, decode_text
 
 REPORTS_SUBDIR = "reports"
 FORMATS = {".txt": "txt", ".pdf": "pdf", ".jsonl": "jsonl"}
@@ -24,10 +26,6 @@ RECORD_KINDS = ("policy", "activity", "interpretation")
 
 # Fields whose values from every report are kept, not just the first one's.
 _UNION_FIELDS = ("source_urls", "categories")
-
-
-class CorpusError(Exception):
-    """The data directory as a whole is unusable; the message is one line."""
 
 
 @dataclass
@@ -122,7 +120,7 @@ def load_corpus(data_dir, *, cache: dict | None = None, fallback: dict | None = 
             continue
         try:
             parsed = parse_file(rel, data, sha)
-        except ReportError as exc:
+        except UnusableReport as exc:
             skipped.append(_skip(rel, _reason(exc, rel), sha, fallback, files, size=len(data)))
             continue
         files.append(parsed)
@@ -177,11 +175,12 @@ def _source_entry(f: SourceFile, status: str) -> dict:
 # --------------------------------------------------------------------------- one file
 
 def parse_file(rel: str, data: bytes, sha256: str) -> SourceFile:
-    """Parse the bytes of the report at relative path `rel`; ReportError if unusable."""
+    """Parse the bytes of the report at relative path `rel`; an `UnusableReport` (whose
+    message does not repeat `rel`) if it yields no records."""
     fmt = FORMATS.get(Path(rel).suffix.lower())
     if fmt is None:
         allowed = ", ".join(FORMATS)
-        raise ReportError(f"unsupported file type (expected {allowed})")
+        raise UnreadableReport(f"unsupported file type (expected {allowed})")
     source = SourceFile(rel, sha256, len(data), fmt)
     if fmt == "jsonl":
         decoded = decode_text(data, rel)
@@ -190,20 +189,18 @@ def parse_file(rel: str, data: bytes, sha256: str) -> SourceFile:
         return source
     decoded = decode_report(data, rel)
     source.encoding = decoded.encoding
-    from indexer.parse import ReportError as NotAReport, parse_report
-
     try:
         report = parse_report(decoded.text, rel)
     except NotAReport as exc:  # the parser's verdict: not a report it can read
-        raise ReportError(_reason(exc, rel)) from exc
+        raise NotAReport(_reason(exc, rel)) from exc
     except Exception as exc:  # a parser failure on one file must not stop the others
         detail = " ".join(str(exc).split())
-        raise ReportError(f"the parser failed: {type(exc).__name__}: {detail}") from exc
+        raise UnusableReport(f"the parser failed: {type(exc).__name__}: {detail}") from exc
     source.records = list(report.records)
     source.anomalies = [{**a, "report": rel} for a in report.anomalies]
     source.warnings = [w if rel in w else f"{rel}: {w}" for w in report.warnings]
     if not source.records:
-        raise ReportError("no documents found in it (not a policy report?)")
+        raise NotAReport("no documents found in it (not a policy report?)")
     return source
 
 
@@ -226,7 +223,7 @@ def _jsonl_records(text: str, rel: str) -> tuple[list[dict], list[str]]:
         record.setdefault("source", {"report": rel, "first_line": number, "last_line": number})
         records.append(record)
     if not records:
-        raise ReportError("no valid records in it (JSON Lines in the export's schema expected)")
+        raise NotAReport("no valid records in it (JSON Lines in the export's schema expected)")
     return records, warnings
 
 

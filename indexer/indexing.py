@@ -17,18 +17,11 @@ from pathlib import Path
 from whoosh import index as whoosh_index
 
 from indexer import analysis
+from indexer.errors import IndexingError, ResourcesMismatch
 from indexer.schema import SCHEMA, record_to_document
 
 INDEX_NAME = "MAIN"
 STAMP_FILE = "analysis.json"
-
-
-class IndexingError(Exception):
-    """A one-line reason an index could not be written."""
-
-
-class ResourcesMismatch(IndexingError):
-    """The index was built with other analysis resources: rebuild it whole."""
 
 
 def _check_ids(records) -> None:

@@ -16,8 +16,9 @@ import unicodedata
 from collections import Counter, defaultdict
 from functools import lru_cache
 
-from indexer.normalize import (CLOSE_BRACKETS, OPEN_BRACKETS, load_table, looks_like_doc_number,
-                               normalize_doc_number, split_list)
+from indexer.doc_numbers import (AGENCY_BEFORE_RE, TEXT_DOC_NUMBER_RE, YEAR_SERIAL_RE, format_doc_number,
+                                 looks_like_doc_number, normalize_doc_number)
+from indexer.normalize import load_table, split_list
 
 CUES_TABLE = "lineage_cues.tsv"
 
@@ -27,13 +28,6 @@ RELATIONS = ("interprets", "issues", "implements", "cites")
 RELATION_LABELS = {"interprets": "解读", "issues": "印发", "implements": "贯彻落实", "cites": "引用"}
 CENTRAL_GROUP = "中央"
 
-_YEAR_SERIAL = (r"[" + re.escape(OPEN_BRACKETS) + r"]\s*(?P<year>\d\s?\d\s?\d\s?\d)\s*["
-                + re.escape(CLOSE_BRACKETS) + r"]\s*第?\s*(?P<serial>\d(?:\s?\d){0,4})\s*号")
-_DOC_NUMBER_RE = re.compile(r"(?P<agency>[\u4e00-\u9fff]{1,12})\s*" + _YEAR_SERIAL)
-# Scanning a long text for the bracketed year first, then looking back for the agency code, is
-# much faster than trying an agency code at every character.
-_YEAR_SERIAL_RE = re.compile(_YEAR_SERIAL)
-_AGENCY_BEFORE_RE = re.compile(r"[\u4e00-\u9fff]{1,12}\s*$")
 _TITLE_RE = re.compile(r"《([^《》\n]{1,160})》")
 # A 文号 that follows a title, inside the bracket that comes right after it; 《X》的通知（…） when
 # the title marks only the attachment of 关于印发《X》的通知.
@@ -81,7 +75,7 @@ def _doc_number_of(m: re.Match) -> tuple[str | None, int]:
     if not agency or not 1949 <= year <= 2100:
         return None, m.start()
     serial = int("".join(m.group("serial").split()))
-    return f"{agency}〔{year}〕{serial}号", m.end("agency") - len(agency)
+    return format_doc_number(agency, year, serial), m.end("agency") - len(agency)
 
 
 def _agency(run: str) -> str | None:
@@ -202,10 +196,10 @@ def extract_references(text: str, *, title: str | None = None,
             "offset": start,
         })
 
-    for hit in _YEAR_SERIAL_RE.finditer(text):
+    for hit in YEAR_SERIAL_RE.finditer(text):
         window = max(0, hit.start() - 16)
-        run = _AGENCY_BEFORE_RE.search(text, window, hit.start())
-        m = run and _DOC_NUMBER_RE.match(text, run.start())
+        run = AGENCY_BEFORE_RE.search(text, window, hit.start())
+        m = run and TEXT_DOC_NUMBER_RE.match(text, run.start())
         if not m:
             continue
         number, start = _doc_number_of(m)
@@ -246,7 +240,7 @@ def _following_doc_number(text: str, end: int) -> tuple[str | None, int | None, 
     bracket = _FOLLOWING_BRACKET_RE.match(text, end)
     if not bracket:
         return None, None, None
-    m = _DOC_NUMBER_RE.match(text, bracket.end())
+    m = TEXT_DOC_NUMBER_RE.match(text, bracket.end())
     if not m:
         return None, None, None
     number, start = _doc_number_of(m)

@@ -1,7 +1,8 @@
-"""Normalisation of the metadata a report prints: 文号, dates, issuing bodies, regions.
+"""Normalisation of the metadata a report prints: issuing bodies, regions, document types.
 
 The domain knowledge (regions, cities, agency aliases, document types) lives in
-TSV tables under data/tables; this module only knows how to apply them.
+TSV tables under data/tables; this module only knows how to apply them. 文号 are
+indexer.doc_numbers' business, dates indexer.dates'.
 """
 from __future__ import annotations
 
@@ -12,23 +13,9 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from indexer.doc_numbers import doc_number_parts
+
 TABLES_DIR = Path(__file__).resolve().parent.parent / "data" / "tables"
-
-CJK = r"\u3400-\u9fff"
-OPEN_BRACKETS = "〔[［﹝（(【{｛"
-CLOSE_BRACKETS = "〕]］﹞）)】}｝"
-
-# A 文号: agency code, year in any bracket, serial, 号. Spaces may fall anywhere.
-DOC_NUMBER_RE = re.compile(
-    rf"(?P<agency>[{CJK}][{CJK}\s]{{0,11}}?)\s*[{re.escape(OPEN_BRACKETS)}]\s*"
-    rf"(?P<year>(?:19|20)\d\s?\d)\s*[{re.escape(CLOSE_BRACKETS)}]\s*"
-    rf"(?P<serial>\d[\d\s]{{0,5}}?)\s*号"
-)
-_DOC_NUMBER_FULL_RE = re.compile(rf"^[{re.escape(OPEN_BRACKETS)}]?\s*{DOC_NUMBER_RE.pattern}\s*[{re.escape(CLOSE_BRACKETS)}]?$")
-
-_DATE_RE = re.compile(
-    r"(?P<y>(?:19|20)\d\s?\d)\s*(?:年|-|/|\.)\s*(?P<m>\d{1,2})\s*(?:月|-|/|\.)\s*(?P<d>\d{1,2})\s*日?"
-)
 
 
 @functools.lru_cache(maxsize=None)
@@ -43,54 +30,6 @@ def load_table(name: str) -> tuple[dict, ...]:
 
 def split_list(value: str) -> list[str]:
     return [v for v in (value or "").split("|") if v]
-
-
-# --------------------------------------------------------------------------- 文号
-
-def find_doc_numbers(text: str) -> list[re.Match]:
-    return list(DOC_NUMBER_RE.finditer(text or ""))
-
-
-def looks_like_doc_number(text: str) -> bool:
-    return bool(_DOC_NUMBER_FULL_RE.match((text or "").strip()))
-
-
-def doc_number_parts(text: str | None) -> dict | None:
-    """{agency, year, serial} of a 文号 in any bracket or spacing variant, else None."""
-    if not text:
-        return None
-    text = unicodedata.normalize("NFKC", text)
-    m = DOC_NUMBER_RE.search(text)
-    if not m:
-        return None
-    agency = re.sub(r"\s+", "", m.group("agency"))
-    year = int(re.sub(r"\s+", "", m.group("year")))
-    serial = int(re.sub(r"\s+", "", m.group("serial")))
-    return {"agency": agency, "year": year, "serial": serial}
-
-
-def normalize_doc_number(text: str | None) -> str | None:
-    """发改高技[2021]1742 号 → 发改高技〔2021〕1742号; None when no 文号 is present."""
-    parts = doc_number_parts(text)
-    if not parts:
-        return None
-    return f"{parts['agency']}〔{parts['year']}〕{parts['serial']}号"
-
-
-# --------------------------------------------------------------------------- dates
-
-def parse_date(text: str | None) -> str | None:
-    """'2021 年 12 月 12 日', '2021-12-03', '2021/12/1' → ISO date, else None."""
-    if not text:
-        return None
-    m = _DATE_RE.search(text)
-    if not m:
-        return None
-    y = int(m.group("y").replace(" ", ""))
-    mo, d = int(m.group("m")), int(m.group("d"))
-    if not (1 <= mo <= 12 and 1 <= d <= 31):
-        return None
-    return f"{y:04d}-{mo:02d}-{d:02d}"
 
 
 # --------------------------------------------------------------------------- regions

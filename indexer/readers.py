@@ -2,7 +2,7 @@
 
 Reports arrive as plain text in whatever encoding the exporting tool used
 (UTF-8, GBK, GB18030) or as PDF.  Everything that reaches the parser is a
-str with LF line ends.  Anything that cannot be read raises `ReportError`
+str with LF line ends.  Anything that cannot be read raises `UnreadableReport`
 whose message is one line, fit for a log or a CLI error.
 """
 from __future__ import annotations
@@ -12,6 +12,8 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from indexer.errors import UnreadableReport
+
 TEXT_SUFFIXES = (".txt",)
 PDF_SUFFIXES = (".pdf",)
 
@@ -19,10 +21,6 @@ PDF_SUFFIXES = (".pdf",)
 # text exports; more than a few of them means the bytes are not text.
 _TEXT_CONTROLS = {"\t", "\n", "\r", "\f"}
 _MAX_CONTROL_FRACTION = 0.001
-
-
-class ReportError(Exception):
-    """A report that cannot be turned into text; the message is one line."""
 
 
 @dataclass(frozen=True)
@@ -46,20 +44,20 @@ def decode_report(data: bytes, name: str) -> DecodedReport:
 
 def decode_text(data: bytes, name: str) -> DecodedReport:
     if not data.strip():
-        raise ReportError(f"{name}: empty file")
+        raise UnreadableReport(f"{name}: empty file")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
             text, encoding = data.decode("utf-16"), "utf-16"
         except UnicodeDecodeError:
-            raise ReportError(f"{name}: not a text file (broken UTF-16)") from None
+            raise UnreadableReport(f"{name}: not a text file (broken UTF-16)") from None
     elif b"\x00" in data:
-        raise ReportError(f"{name}: binary file, not a text report")
+        raise UnreadableReport(f"{name}: binary file, not a text report")
     else:
         text, encoding = _decode_8bit(data, name)
     text = text.removeprefix("\ufeff")
     _reject_binary(text, name)
     if not text.strip():
-        raise ReportError(f"{name}: empty file")
+        raise UnreadableReport(f"{name}: empty file")
     return DecodedReport(fold_line_ends(text), encoding)
 
 
@@ -75,13 +73,13 @@ def _decode_8bit(data: bytes, name: str) -> tuple[str, str]:
             return data.decode(encoding), encoding
         except UnicodeDecodeError:
             continue
-    raise ReportError(f"{name}: not a text file in UTF-8, GBK or GB18030")
+    raise UnreadableReport(f"{name}: not a text file in UTF-8, GBK or GB18030")
 
 
 def _reject_binary(text: str, name: str) -> None:
     controls = sum(1 for ch in text if ch < " " and ch not in _TEXT_CONTROLS)
     if controls > max(2, len(text) * _MAX_CONTROL_FRACTION):
-        raise ReportError(f"{name}: binary file, not a text report")
+        raise UnreadableReport(f"{name}: binary file, not a text report")
 
 
 def fold_line_ends(text: str) -> str:
@@ -91,9 +89,9 @@ def fold_line_ends(text: str) -> str:
 def pdf_text(data: bytes, name: str) -> str:
     """The text layer of a PDF, pages separated by a blank line."""
     if not data.strip():
-        raise ReportError(f"{name}: empty file")
+        raise UnreadableReport(f"{name}: empty file")
     if not data.lstrip().startswith(b"%PDF"):
-        raise ReportError(f"{name}: not a PDF file")
+        raise UnreadableReport(f"{name}: not a PDF file")
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
 
@@ -106,16 +104,16 @@ def pdf_text(data: bytes, name: str) -> str:
             try:
                 reader.decrypt("")
             except Exception:
-                raise ReportError(f"{name}: encrypted PDF") from None
+                raise UnreadableReport(f"{name}: encrypted PDF") from None
         pages = [page.extract_text() or "" for page in reader.pages]
-    except ReportError:
+    except UnreadableReport:
         raise
     except (PyPdfError, ValueError, KeyError, TypeError, OSError) as exc:
         detail = " ".join(str(exc).split()) or type(exc).__name__
-        raise ReportError(f"{name}: unreadable PDF ({detail})") from None
+        raise UnreadableReport(f"{name}: unreadable PDF ({detail})") from None
     text = "\n\n".join(page.rstrip("\n") for page in pages)
     if not text.strip():
-        raise ReportError(f"{name}: PDF has no text layer (scanned images need OCR first)")
+        raise UnreadableReport(f"{name}: PDF has no text layer (scanned images need OCR first)")
     return text
 
 
@@ -123,10 +121,10 @@ def _read_bytes(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except FileNotFoundError:
-        raise ReportError(f"{path}: no such file") from None
+        raise UnreadableReport(f"{path}: no such file") from None
     except IsADirectoryError:
-        raise ReportError(f"{path}: is a directory, not a report") from None
+        raise UnreadableReport(f"{path}: is a directory, not a report") from None
     except PermissionError:
-        raise ReportError(f"{path}: permission denied") from None
+        raise UnreadableReport(f"{path}: permission denied") from None
     except OSError as exc:
-        raise ReportError(f"{path}: cannot read ({exc.strerror or exc})") from None
+        raise UnreadableReport(f"{path}: cannot read ({exc.strerror or exc})") from None

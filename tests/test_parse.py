@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from indexer.parse import ReportError, parse_report
+from indexer.parse import NotAReport, parse_report
 
 REPORT = Path(__file__).resolve().parent.parent / "data" / "reports" / "2021-12_基建PPP政策月报.txt"
 
@@ -213,12 +213,12 @@ def test_activity_rows(parsed):
 
 
 def test_empty_report_is_refused():
-    with pytest.raises(ReportError):
+    with pytest.raises(NotAReport):
         parse_report("  \n\n", "empty.txt")
 
 
 def test_text_that_is_not_a_report_is_refused():
-    with pytest.raises(ReportError):
+    with pytest.raises(NotAReport):
         parse_report("这是一段普通文字。\n没有附件。\n", "note.txt")
 
 

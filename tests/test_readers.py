@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from indexer.readers import ReportError, decode_report, read_report
+from indexer.readers import UnreadableReport, decode_report, read_report
 from tests.report_slices import document_text, make_pdf, report_slice
 
 
@@ -64,7 +64,7 @@ def test_crlf_and_cr_are_folded(tmp_path, sample, encoding):
 def test_empty_file(tmp_path, content):
     path = tmp_path / "empty.txt"
     path.write_bytes(content)
-    with pytest.raises(ReportError) as info:
+    with pytest.raises(UnreadableReport) as info:
         read_report(path)
     assert str(info.value) == "empty.txt: empty file"
 
@@ -73,7 +73,7 @@ def test_binary_file(tmp_path):
     path = tmp_path / "image.txt"
     # A PNG signature and header: the first bytes of any PNG.
     path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00" + bytes(range(256)) * 4)
-    with pytest.raises(ReportError) as info:
+    with pytest.raises(UnreadableReport) as info:
         read_report(path)
     assert "binary file" in str(info.value)
     assert "\n" not in str(info.value)
@@ -82,7 +82,7 @@ def test_binary_file(tmp_path):
 def test_undecodable_bytes_without_nul(tmp_path):
     path = tmp_path / "latin.txt"
     path.write_bytes(bytes(range(0x80, 0x100)) * 8)
-    with pytest.raises(ReportError) as info:
+    with pytest.raises(UnreadableReport) as info:
         read_report(path)
     assert "\n" not in str(info.value)
     assert str(info.value).startswith("latin.txt: ")
@@ -91,14 +91,14 @@ def test_undecodable_bytes_without_nul(tmp_path):
 def test_control_characters_mean_binary(tmp_path, sample):
     path = tmp_path / "r.txt"
     path.write_bytes(("\x01\x02\x03\x04\x05\x06" * 200 + sample[:100]).encode("utf-8"))
-    with pytest.raises(ReportError, match="binary file"):
+    with pytest.raises(UnreadableReport, match="binary file"):
         read_report(path)
 
 
 def test_missing_file_and_directory(tmp_path):
-    with pytest.raises(ReportError, match="no such file"):
+    with pytest.raises(UnreadableReport, match="no such file"):
         read_report(tmp_path / "nope.txt")
-    with pytest.raises(ReportError, match="is a directory"):
+    with pytest.raises(UnreadableReport, match="is a directory"):
         read_report(tmp_path)
 
 
@@ -118,7 +118,7 @@ def test_pdf_text_is_extracted(tmp_path):
 def test_pdf_that_is_not_a_pdf(tmp_path, sample):
     path = tmp_path / "fake.pdf"
     path.write_text(sample, encoding="utf-8")
-    with pytest.raises(ReportError, match="fake.pdf: not a PDF file"):
+    with pytest.raises(UnreadableReport, match="fake.pdf: not a PDF file"):
         read_report(path)
 
 
@@ -126,7 +126,7 @@ def test_truncated_pdf(tmp_path):
     pdf = make_pdf(document_text("一", 2), tmp_path / "whole.pdf")
     cut = tmp_path / "cut.pdf"
     cut.write_bytes(pdf.read_bytes()[:400])
-    with pytest.raises(ReportError) as info:
+    with pytest.raises(UnreadableReport) as info:
         read_report(cut)
     assert str(info.value).startswith("cut.pdf: ")
     assert "\n" not in str(info.value)
@@ -139,5 +139,5 @@ def test_pdf_without_text_layer(tmp_path):
     pdf.rect(20, 20, 100, 50, style="F")
     path = tmp_path / "scan.pdf"
     path.write_bytes(bytes(pdf.output()))
-    with pytest.raises(ReportError, match="no text layer"):
+    with pytest.raises(UnreadableReport, match="no text layer"):
         read_report(path)
