@@ -34,12 +34,6 @@ _TITLE_RE = re.compile(r"《([^《》\n]{1,160})》")
 _FOLLOWING_BRACKET_RE = re.compile(r"\s*(?:的(?:通知|函))?\s*[（(]\s*")
 # Titles listed one after another (《A》《B》、《C》和《D》) share the words that follow the list.
 _TITLE_LIST_RE = re.compile(r"(?:\s*[、，,和及与]?\s*《[^《》]{1,160}》(?:\s*[（(][^（）()]{0,40}[）)])?)*")
-# A short name standing for the document itself or for one named earlier (《规划》, 《实施意见》).
-_GENERIC_TITLE_RE = re.compile(
-    r"^(?:实施|指导|行动|工作|总体|若干|管理|暂行|专项|发展|三年|五年|建设)?"
-    r"(?:意见|方案|规划|通知|办法|细则|纲要|计划|措施|条例|决定|指南|规定|导则|标准|清单|目录|"
-    r"批复|函|报告|建议|公告|通告|意见稿)$"
-)
 _SENTENCE_END = "。；;！!？?\n"
 _CLAUSE_END = _SENTENCE_END + "，,：:"
 _PAIRS = {"）": "（", ")": "(", "》": "《", "〉": "〈", "”": "“", "】": "【", "〕": "〔"}
@@ -61,6 +55,15 @@ def _cues() -> dict[str, tuple[str, ...]]:
     # Longest first so that 贯彻落实 is found before 落实.
     return {row["kind"]: tuple(sorted(split_list(row["cues"]), key=len, reverse=True))
             for row in load_table(CUES_TABLE)}
+
+
+@lru_cache(maxsize=None)
+def _short_name_re() -> re.Pattern:
+    """A short name standing for the document itself or for one named earlier (《规划》, 《实施意见》)."""
+    cues = _cues()
+    qualifiers = "|".join(map(re.escape, cues["short_name_qualifier"]))
+    types = "|".join(map(re.escape, cues["short_name_type"]))
+    return re.compile(rf"^(?:{qualifiers})?(?:{types})$")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -176,7 +179,7 @@ def extract_references(text: str, *, title: str | None = None,
         if _is_abbreviation(text, start):
             abbreviations.add(inner_key)
             continue
-        if inner_key in abbreviations or _GENERIC_TITLE_RE.match(inner_key):
+        if inner_key in abbreviations or _short_name_re().match(inner_key):
             continue
         number, number_end, number_span = _following_doc_number(text, end)
         if number_span:

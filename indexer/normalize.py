@@ -110,8 +110,10 @@ def region_from_doc_number(doc_number: str | None) -> Place | None:
 
 # --------------------------------------------------------------------------- bodies
 
-OFFICE_SUFFIXES = ("办公厅", "办公室")
-_GENERIC_LOCAL_PREFIXES = ("省", "市", "自治区", "区", "县")
+@functools.lru_cache(maxsize=None)
+def _body_words(kind: str) -> tuple[str, ...]:
+    """Words of agency names, by kind, from data/tables/body_words.tsv."""
+    return tuple(w for row in load_table("body_words.tsv") if row["kind"] == kind for w in split_list(row["words"]))
 
 
 @functools.lru_cache(maxsize=None)
@@ -135,7 +137,7 @@ def _local_aliases() -> dict[str, str]:
 
 
 def _strip_office(name: str) -> str:
-    for suffix in OFFICE_SUFFIXES:
+    for suffix in _body_words("office"):
         if name.endswith(suffix) and len(name) > len(suffix) + 1:
             return name[: -len(suffix)]
     return name
@@ -162,7 +164,7 @@ def canonical_body(name: str, region: str | None = None, city: str | None = None
                 prefix, rest = place.name, parent[len(alias):]
                 break
     else:
-        for generic in _GENERIC_LOCAL_PREFIXES:
+        for generic in _body_words("place_word"):
             if parent.startswith(generic):
                 owner = city if generic in ("市",) and city else region
                 if generic == "市" and not city and region and region.endswith("市"):
@@ -193,11 +195,11 @@ def is_known_body(name: str) -> bool:
                 rest = rest[len(alias):]
                 break
     else:
-        for generic in _GENERIC_LOCAL_PREFIXES:
+        for generic in _body_words("place_word"):
             if rest.startswith(generic):
                 rest = rest[len(generic):]
                 break
-    return rest in _local_aliases() or rest.endswith(("厅", "局", "委", "委员会", "政府", "部", "署", "行", "会", "社"))
+    return rest in _local_aliases() or rest.endswith(_body_words("name_ending"))
 
 
 def join_body_lines(lines: list[str]) -> str:
