@@ -16,6 +16,10 @@ Builds are incremental: every record's content hash is kept in the manifest
 and every file's parse result in files.json, so only new, changed and
 removed documents reach the index.  A change of the analysis resources or of
 the indexing code makes the next build a full one.
+
+Longer than the other modules because a build is one transaction (lock, read,
+index, validate, publish, switch, prune) whose steps share the lock and the
+rollback on failure; status and rollback read the same layout, so they live here.
 """
 from __future__ import annotations
 
