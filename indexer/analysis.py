@@ -39,6 +39,7 @@ DICTIONARIES_DIR = DATA_DIR / "dictionaries"
 TABLES_DIR = DATA_DIR / "tables"
 USER_DICT = DICTIONARIES_DIR / "user_dict.txt"
 SYNONYMS = DICTIONARIES_DIR / "synonyms.txt"
+STOPWORDS = DICTIONARIES_DIR / "stopwords.txt"
 
 # Bump when the analyzers change what they emit: part of resources_version().
 ANALYSIS_CODE_VERSION = "2"
@@ -285,6 +286,14 @@ def _parse_synonym_line(line: str):
         return [(k, alternatives) for k in keys]
     members = [m.strip() for m in line.split(",") if m.strip()]
     return [(m, [o for o in members if o != m]) for m in members]
+
+
+def load_stopwords(path: Path = STOPWORDS) -> frozenset[str]:
+    """The function words a query's word fallback leaves out (data/dictionaries/stopwords.txt)."""
+    if not path.exists():
+        return frozenset()
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return frozenset(w.strip() for w in lines if w.strip() and not w.startswith("#"))
 
 
 def load_synonyms(path: Path = SYNONYMS, tables_dir: Path = TABLES_DIR) -> dict[str, list[list[str]]]:

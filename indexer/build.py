@@ -119,6 +119,27 @@ def live_generation(index_root) -> Path | None:
     return path if (path / MANIFEST).is_file() else None
 
 
+def locate_live_index(index_root) -> tuple[Path | None, str | None]:
+    """(index directory, build id) of what readers should search under `index_root`:
+    the generation CURRENT names (under generations/, or a directory beside CURRENT
+    written by hand), else the root itself when it holds an index directly.
+    (None, id) when CURRENT names nothing that is an index; (None, None) when there
+    is no index at all. OSError when CURRENT exists but cannot be read."""
+    from indexer.indexing import is_index
+
+    root = Path(index_root)
+    current = live_build_id(root)
+    if current:
+        name = Path(current.rstrip("/")).name
+        for candidate in (root / current, generation_dir(root, name)):
+            if is_index(candidate):
+                return candidate.resolve(), name
+        return None, current
+    if is_index(root):
+        return root.resolve(), None
+    return None, None
+
+
 def read_manifest(generation: Path) -> dict | None:
     try:
         return json.loads((Path(generation) / MANIFEST).read_text(encoding="utf-8"))

@@ -33,10 +33,11 @@ def parse_date(text: str | None) -> str | None:
     return f"{y:04d}-{mo:02d}-{d:02d}"
 
 
-def date_bound(value: str, upper: bool) -> str:
+def date_bound(value: str, upper: bool, min_year: int = 1000) -> str:
     """'2021' / '2021-12' / '2021-12-08' (or 2021年12月8日) → an ISO day; a partial
     date as a lower bound is its first day, as an upper bound its last. BadDate
-    (reason 'format', 'year', 'month' or 'day') when it is not such a date."""
+    (reason 'format', 'year', 'month' or 'day') when it is not such a date, or its
+    year is before `min_year` (a search's dates start at 1000)."""
     shown = str(value)[:40]
     m = _BOUND_RE.match(unicodedata.normalize("NFKC", str(value)))
     if not m:
@@ -45,7 +46,7 @@ def date_bound(value: str, upper: bool) -> str:
     month = int(m.group(2)) if m.group(2) else (12 if upper else 1)
     if not 1 <= month <= 12:
         raise BadDate(f"日期不存在：{shown}", "month")
-    if not 1000 <= year <= 9999:
+    if not min_year <= year <= 9999:
         raise BadDate(f"日期不存在：{shown}", "year")
     last = calendar.monthrange(year, month)[1]
     day = int(m.group(3)) if m.group(3) else (last if upper else 1)

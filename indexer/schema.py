@@ -85,6 +85,24 @@ FACET_LABELS = {
 }
 
 KIND_ORDER = ("policy", "interpretation", "activity")
+# What each searchable field is called when a query is explained ("限标题").
+FIELD_LABELS = {"title": "标题", "summary": "摘要", "text": "全文", "bodies": "发布机关",
+                "doc_number": "文号", "place": "地区"}
+# What each facet is called where it is listed (sidebar, CLI help, exports).
+FACET_TITLES = {
+    "kind": "类型", "level": "层级", "region": "地区", "city": "城市", "body": "发布部门",
+    "doc_type": "文种", "category": "分类", "cites": "引用的文件",
+}
+# Orders a result list can take, with their labels.
+SORTS = {"relevance": "相关度", "newest": "最新发布", "oldest": "最早发布"}
+
+# The fields of a record a result list carries, in the order exports print them (a record's
+# own field order is the parser's: indexer.report.policy_metadata.RECORD_FIELDS).
+RESULT_FIELDS = (
+    "id", "kind", "title", "doc_number", "bodies", "bodies_canonical", "level", "region", "city",
+    "publish_date", "written_date", "doc_type", "categories", "summary", "source_urls", "interprets",
+)
+LIST_FIELDS = ("bodies", "bodies_canonical", "categories", "source_urls")
 
 
 def _words(vector: bool = False) -> fields.TEXT:

@@ -247,33 +247,43 @@ def rollback(index_dir: str, target: str | None, force: bool) -> None:
 
 
 
+def facet_options(command):
+    """One repeatable --option per filterable facet, as indexer.schema lists them."""
+    from indexer.schema import FACET_LABELS, FACET_TITLES, FILTER_FACETS
+
+    for name in reversed(FILTER_FACETS):
+        labels = FACET_LABELS.get(name)
+        choices = f": {' / '.join(f'{k} ({v})' for k, v in labels.items())}" if labels else ""
+        command = click.option(f"--{name.replace('_', '-')}", name, multiple=True,
+                               help=f"{FACET_TITLES[name]}{choices} (repeatable; any one matches).")(command)
+    return command
+
+
+def _sort_names() -> list[str]:
+    from indexer.schema import SORTS
+
+    return list(SORTS)
+
+
 @main.command()
 @click.argument("query", nargs=-1)
 @click.option("--index-dir", envvar="POLICY_SEARCH_INDEX_DIR", default=DEFAULT_INDEX_DIR, show_default=True,
               help="Index root (also $POLICY_SEARCH_INDEX_DIR).")
-@click.option("--region", multiple=True, help="Province-level region (repeatable; any one matches).")
-@click.option("--city", multiple=True, help="City (repeatable).")
-@click.option("--level", multiple=True, help="central / local (中央 / 地方).")
-@click.option("--body", multiple=True, help="Issuing body; any alias works (repeatable).")
-@click.option("--doc-type", multiple=True, help="通知 / 意见 / 方案 / 规划 … (repeatable).")
-@click.option("--category", multiple=True, help="Report category (repeatable).")
-@click.option("--kind", multiple=True, help="policy / activity / interpretation (repeatable).")
+@facet_options
 @click.option("--from", "date_from", default=None, help="Published on or after (YYYY[-MM[-DD]]).")
 @click.option("--to", "date_to", default=None, help="Published on or before (YYYY[-MM[-DD]]).")
-@click.option("--sort", type=click.Choice(["relevance", "newest", "oldest"]), default="relevance", show_default=True)
+@click.option("--sort", type=click.Choice(_sort_names()), default="relevance", show_default=True)
 @click.option("--page", default=1, show_default=True, type=click.IntRange(1, None))
 @click.option("--per-page", default=10, show_default=True, type=click.IntRange(1, 100))
 @click.option("--json", "as_json", is_flag=True, help="The search result as JSON.")
-def search(query, index_dir, region, city, level, body, doc_type, category, kind, date_from, date_to,
-           sort, page, per_page, as_json) -> None:
+def search(query, index_dir, date_from, date_to, sort, page, per_page, as_json, **facets) -> None:
     """Search the index from the terminal (query language: docs/query-language.md)."""
     from indexer.analysis import init_jieba
     from search_app.search import QueryError, SearchError, Searcher
 
     init_jieba()
-    filters = {"region": region, "city": city, "level": level, "body": body, "doc_type": doc_type,
-               "category": category, "kind": kind, "date_from": date_from, "date_to": date_to}
-    filters = {k: list(v) if isinstance(v, tuple) else v for k, v in filters.items() if v}
+    filters = {name: list(values) for name, values in facets.items() if values}
+    filters.update({k: v for k, v in (("date_from", date_from), ("date_to", date_to)) if v})
     try:
         result = Searcher(index_dir).search(" ".join(query), filters, sort=sort, page=page, per_page=per_page)
     except QueryError as exc:
@@ -283,19 +293,14 @@ def search(query, index_dir, region, city, level, body, doc_type, category, kind
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
         return
-    click.echo(_render_search(result, color=sys.stdout.isatty()))
+    click.echo(render_search(result, color=sys.stdout.isatty()))
 
 
-def _render_search(result: dict, color: bool) -> str:
-    import html
-    import re
+def render_search(result: dict, color: bool) -> str:
+    """A page of results as terminal text, the matches in bold red (or in 【】)."""
+    from search_app.search import AnsiFormatter, PlainFormatter
 
-    def marked(fragment: str) -> str:
-        def style(m):
-            text = html.unescape(m.group(1))
-            return click.style(text, bold=True, fg="red") if color else f"【{text}】"
-        return html.unescape(re.sub(r"<mark>(.*?)</mark>", lambda m: style(m).replace("&", "&amp;"), fragment))
-
+    formatter = AnsiFormatter() if color else PlainFormatter()
     lines = [f"共 {result['total']} 条 · 第 {result['page']}/{result['pages']} 页 · {result['took_ms']} 毫秒"
              f" · {result['explanation']['summary']}"]
     first = (result["page"] - 1) * result["per_page"]
@@ -303,10 +308,11 @@ def _render_search(result: dict, color: bool) -> str:
         meta = [" ".join(hit["bodies"] or []), hit["doc_number"], hit["publish_date"],
                 " ".join(x for x in (hit["region"], hit["city"]) if x), hit["doc_type"]]
         lines.append("")
-        lines.append(f"{n}. {marked(hit['title_html'])}  [{hit['id']}]")
+        lines.append(f"{n}. {formatter.format(hit['title'] or '', hit['title_spans'])}  [{hit['id']}]")
         lines.append("   " + " · ".join(str(m) for m in meta if m))
-        if hit["snippet_html"]:
-            lines.append("   " + marked(hit["snippet_html"]))
+        snippet = formatter.format_fragments(hit["snippet"])
+        if snippet:
+            lines.append("   " + snippet)
     return "\n".join(lines)
 
 if __name__ == "__main__":  # pragma: no cover

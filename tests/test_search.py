@@ -26,7 +26,8 @@ from indexer.indexing import (
     update_index,
 )
 from indexer.schema import DEFAULT_FIELDS, LISTED_FACETS, record_to_document
-from search_app.search import IndexUnavailable, QueryError, Searcher, parse_query
+from search_app.search import HtmlFormatter, IndexUnavailable, QueryError, Searcher, parse_query
+from search_app.views.formatting import with_html
 
 # --------------------------------------------------------------------------- helpers
 
@@ -541,8 +542,18 @@ def strip_marks(fragment: str) -> str:
     return html.unescape(re.sub(r"</?mark>", "", fragment))
 
 
+def shown(result: dict) -> dict:
+    """A search response with each result's title and snippet as the pages show them (HTML)."""
+    return {**result, "results": [with_html(r) for r in result["results"]]}
+
+
+def highlight_text(searcher, id_or_record, query: str) -> list[str]:
+    """A document's paragraphs as the document page shows them (HTML, matches marked)."""
+    return [HtmlFormatter().format(p["text"], p["spans"]) for p in searcher.paragraphs(id_or_record, query)]
+
+
 def test_result_shape(slice_searcher):
-    result = slice_searcher.search("冷链物流")
+    result = shown(slice_searcher.search("冷链物流"))
     assert set(result) >= {"total", "page", "per_page", "took_ms", "explanation", "results", "facets", "histogram"}
     for hit in result["results"]:
         assert set(hit) >= {"id", "kind", "title", "doc_number", "bodies", "bodies_canonical", "level", "region",
@@ -553,7 +564,7 @@ def test_result_shape(slice_searcher):
 
 def test_snippets_mark_the_matches_and_are_cut_from_the_text(slice_searcher, slice_records):
     by_id = {r["id"]: r for r in slice_records}
-    result = slice_searcher.search("冷链物流", per_page=100)
+    result = shown(slice_searcher.search("冷链物流", per_page=100))
     assert result["results"]
     for hit in result["results"]:
         snippet = hit["snippet_html"]
@@ -566,7 +577,7 @@ def test_snippets_mark_the_matches_and_are_cut_from_the_text(slice_searcher, sli
 
 
 def test_word_fallback_marks_the_words(slice_searcher):
-    result = slice_searcher.search("数据中心 绿色")
+    result = shown(slice_searcher.search("数据中心 绿色"))
     assert result["results"]
     snippet = result["results"][0]["snippet_html"] + result["results"][0]["title_html"]
     assert "<mark>数据中心</mark>" in snippet
@@ -579,25 +590,25 @@ def test_everything_but_marks_is_escaped(tmp_path, slice_records, jieba_ready):
     create_index(tmp_path, [record])
     searcher = Searcher(tmp_path)
     for query in ("冷链", "<script>", "alert", '<img src=x onerror=alert(1)>'):
-        for hit in searcher.search(query)["results"]:
+        for hit in shown(searcher.search(query))["results"]:
             for value in (hit["snippet_html"], hit["title_html"]):
                 assert "<script" not in value and "<img" not in value and "<b>" not in value
                 strip_marks(value)
-    paragraphs = searcher.highlight_text(record["id"], "alert")
+    paragraphs = highlight_text(searcher, record["id"], "alert")
     assert paragraphs[0].startswith("&lt;script&gt;<mark>alert</mark>(1)&lt;/script&gt;")
     searcher.close()
 
 
 def test_highlight_text_keeps_every_paragraph(slice_searcher, slice_records):
     record = next(r for r in slice_records if r["id"] == "2021-12-l29")
-    paragraphs = slice_searcher.highlight_text("2021-12-l29", "保障性租赁住房")
+    paragraphs = highlight_text(slice_searcher, "2021-12-l29", "保障性租赁住房")
     lines = [line for line in record["text"].split("\n") if line.strip()]
     assert [strip_marks(p) for p in paragraphs] == lines
     marks = [m for p in paragraphs for m in re.findall(r"<mark>(.*?)</mark>", p)]
     assert len(marks) == squash(record["text"]).count("保障性租赁住房")
     # A record given directly (not looked up) works the same.
-    assert slice_searcher.highlight_text(record, "保障性租赁住房") == paragraphs
-    assert slice_searcher.highlight_text("no-such-id", "x") == []
+    assert highlight_text(slice_searcher, record, "保障性租赁住房") == paragraphs
+    assert highlight_text(slice_searcher, "no-such-id", "x") == []
 
 
 def test_get_document_and_iter_results_return_full_records(slice_searcher, slice_records):
@@ -749,9 +760,9 @@ def test_cites_filter_accepts_any_name_of_the_parent(slice_searcher, slice_recor
 
 def test_export_checks_arguments_at_once_and_reads_one_generation(tmp_path, slice_records, monkeypatch,
                                                                   jieba_ready):
-    import search_app.search as search_module
+    from search_app import settings
 
-    monkeypatch.setattr(search_module, "EXPORT_BATCH", 2)
+    monkeypatch.setitem(settings.DEFAULTS, "export_batch", 2)
     root = tmp_path / "root"
     create_index(root / "generations" / "g1", slice_records[:5])
     (root / "CURRENT").write_text("g1\n", encoding="utf-8")
@@ -798,12 +809,13 @@ def test_a_one_sentence_activity_does_not_outrank_the_policies(full_searcher, qu
 def test_snippet_of_a_word_found_hundreds_of_times(slice_searcher, slice_records):
     """The snippet is chosen among a word's first occurrences; the document view
     still marks every one of them."""
-    from search_app.search import SNIPPET_MATCHES_PER_WORD
+    from search_app.settings import setting
 
+    SNIPPET_MATCHES_PER_WORD = setting("snippet_matches_per_word")
     record = max(slice_records, key=lambda r: squash(r.get("text") or "").count("发展"))
     count = squash(record["text"]).count("发展")
     assert count > 2 * SNIPPET_MATCHES_PER_WORD
-    result = next(r for r in slice_searcher.search("发展", per_page=100)["results"] if r["id"] == record["id"])
+    result = next(r for r in shown(slice_searcher.search("发展", per_page=100))["results"] if r["id"] == record["id"])
     assert "<mark>发展</mark>" in result["snippet_html"]
-    marks = sum(p.count("<mark>") for p in slice_searcher.highlight_text(record["id"], "发展"))
+    marks = sum(p.count("<mark>") for p in highlight_text(slice_searcher, record["id"], "发展"))
     assert marks == count

@@ -1,10 +1,13 @@
 """The JSON twin of every page: the same parameters, the search module's own dicts."""
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 
+from indexer.build import index_status
+
+from .errors import error_response
 from .params import parse_search_args, valid_doc_id
-from .resources import get_searcher
+from .resources import EXTENSION, get_searcher
 from .searching import QueryError, find_document, run_search
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -12,8 +15,6 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 
 @bp.get("/search")
 def search():
-    from search_app import error_response
-
     params = parse_search_args(request.args)
     try:
         result = run_search(get_searcher(), params)
@@ -24,8 +25,6 @@ def search():
 
 @bp.get("/documents/<doc_id>")
 def document(doc_id: str):
-    from search_app import error_response
-
     if not valid_doc_id(doc_id):
         return error_response(404, f"文档编号「{doc_id[:60]}」格式不正确。")
     record = find_document(get_searcher(), doc_id)
@@ -36,16 +35,28 @@ def document(doc_id: str):
 
 @bp.get("/status")
 def status():
-    from flask import current_app
-
-    from indexer.build import index_status
-
-    from .resources import EXTENSION
-
     # Not pinned: status must answer (503, with the reason and the last build attempt)
     # when there is no usable generation at all.
     info = current_app.extensions[EXTENSION].searcher().status()
     # The generations and the outcome of the last build attempt (a failed nightly build
     # leaves the old generation live; this is where an operator sees why).
     info["build"] = index_status(current_app.config["INDEX_DIR"])
-    return jsonify(info), (200 if info.get("available") else 503)
+    return jsonify(public_status(info)), (200 if info.get("available") else 503)
+
+
+# Where the index lives on the server is the operator's business (`policy-search
+# status` shows it), not the public's.
+_PRIVATE_KEYS = {"index_root", "index_path", "path"}
+
+
+def public_status(info: dict) -> dict:
+    """The status without the server's file system paths (the relative paths of the
+    source reports stay: they name the reports)."""
+    out = {k: v for k, v in info.items() if k not in _PRIVATE_KEYS}
+    build = out.get("build")
+    if isinstance(build, dict):
+        build = {k: v for k, v in build.items() if k not in _PRIVATE_KEYS}
+        if isinstance(build.get("live"), dict):
+            build["live"] = {k: v for k, v in build["live"].items() if k not in _PRIVATE_KEYS}
+        out["build"] = build
+    return out

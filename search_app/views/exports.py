@@ -7,8 +7,12 @@ import itertools
 import json
 from datetime import datetime, timezone
 
-from flask import Blueprint, Response, current_app, render_template, request, stream_with_context, url_for
+from flask import Blueprint, Response, render_template, request, stream_with_context, url_for
 
+from indexer.schema import RESULT_FIELDS
+from search_app.settings import setting
+
+from .errors import error_response
 from .formatting import source_reports
 from .params import parse_search_args
 from .resources import get_searcher
@@ -17,11 +21,7 @@ from .searching import QueryError, iter_records, run_search
 bp = Blueprint("exports", __name__)
 
 # CSV columns, in order: every metadata field, then where to find it and when it was taken.
-CSV_COLUMNS = (
-    "id", "kind", "title", "doc_number", "bodies", "bodies_canonical", "level", "region", "city",
-    "publish_date", "written_date", "doc_type", "categories", "summary", "source_urls",
-    "source_reports", "url", "retrieved_at",
-)
+CSV_COLUMNS = tuple(f for f in RESULT_FIELDS if f != "interprets") + ("source_reports", "url", "retrieved_at")
 LIST_SEPARATOR = "; "
 # Excel runs a cell that starts with one of these as a formula.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -60,8 +60,6 @@ def _checked_records(params):
     """Start the query before the response starts, so a bad query is a 400, not a broken
     download, and the records come from the index generation pinned for this request
     (teardown releases it before a streamed body is sent)."""
-    from search_app import error_response
-
     records = iter_records(get_searcher(), params)
     try:
         first = next(records, None)
@@ -127,11 +125,9 @@ def atom_time(value: str | None) -> str | None:
 
 @bp.get("/feed.atom")
 def feed():
-    from search_app import error_response
-
     # Newest first whatever the page's sort: a feed reader shows what is new.
     params = parse_search_args(request.args).replace(
-        sort="newest", page=1, per_page=current_app.config["FEED_ENTRIES"])
+        sort="newest", page=1, per_page=setting("feed_entries"))
     searcher = get_searcher()
     try:
         result = run_search(searcher, params)

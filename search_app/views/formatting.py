@@ -1,48 +1,36 @@
-"""Presentation helpers shared by pages, API and exports: citations and safe highlighting."""
+"""Presentation helpers shared by pages, API and exports: highlighting as HTML, citations."""
 from __future__ import annotations
 
-import html
 import re
 from datetime import date
 
 from markupsafe import Markup
 
-_MARK_SPLIT = re.compile(r"(<mark>|</mark>)")
+from search_app.search import HtmlFormatter
 
 # GB/T 7714-2015 lists at most three responsible parties, then "等".
 MAX_CITED_BODIES = 3
 
 
-def safe_marks(fragment: str | None, *, first_id: str | None = None) -> Markup:
-    """Re-escape a highlighted fragment so that `<mark>` is the only markup that survives.
+def with_html(result: dict) -> dict:
+    """A search result with its title and snippet rendered as HTML (`title_html`,
+    `snippet_html`: every character escaped but the <mark> of a match), for the
+    pages and the JSON API."""
+    html_of = HtmlFormatter()
+    return {
+        **result,
+        "title_html": Markup(html_of.format(result.get("title") or "", result.get("title_spans") or ())),
+        "snippet_html": Markup(html_of.format_fragments(result.get("snippet") or ())),
+    }
 
-    The search module already escapes; doing it again here (unescape, then escape) is
-    idempotent and means a bug upstream can never inject markup into a page. With
-    `first_id`, the first opened `<mark>` carries that id so a link can jump to it.
-    """
-    if not fragment:
-        return Markup("")
-    out: list[str] = []
-    depth = 0
-    for part in _MARK_SPLIT.split(fragment):
-        if part == "<mark>":
-            if depth == 0:
-                if first_id:
-                    out.append(f'<mark id="{html.escape(first_id)}">')
-                    first_id = None
-                else:
-                    out.append("<mark>")
-            depth += 1
-        elif part == "</mark>":
-            if depth > 0:
-                depth -= 1
-                if depth == 0:
-                    out.append("</mark>")
-        else:
-            out.append(html.escape(html.unescape(part), quote=False))
-    if depth > 0:
-        out.append("</mark>")
-    return Markup("".join(out))
+
+def paragraphs_html(paragraphs) -> tuple[list[Markup], bool]:
+    """The document's paragraphs as HTML with the matches marked, the first mark
+    carrying id="first-hit" so the page can link to it; and whether any was marked."""
+    first = next((i for i, p in enumerate(paragraphs) if p["spans"]), None)
+    rendered = [Markup(HtmlFormatter(first_id="first-hit" if i == first else None).format(p["text"], p["spans"]))
+                for i, p in enumerate(paragraphs)]
+    return rendered, first is not None
 
 
 def web_url(url) -> str | None:
@@ -53,10 +41,6 @@ def web_url(url) -> str | None:
     if re.match(r"^https?://[^\s/?#]+", url, re.IGNORECASE) and not re.search(r"[\s<>\"']", url):
         return url
     return None
-
-
-def has_mark(fragment: str | None) -> bool:
-    return bool(fragment) and "<mark>" in fragment
 
 
 def citation(record: dict, *, accessed: date | None = None) -> str:

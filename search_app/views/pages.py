@@ -8,8 +8,10 @@ from datetime import date
 from flask import Blueprint, current_app, render_template, request, url_for
 
 from indexer.lineage import RELATION_LABELS, group_by_region
+from search_app.settings import setting
 
-from .formatting import citation, has_mark, safe_marks, source_reports, web_url
+from .errors import error_response
+from .formatting import citation, paragraphs_html, source_reports, web_url
 from .helpdoc import help_html
 from .params import (
     FACETS,
@@ -36,7 +38,6 @@ def register_template_helpers(app) -> None:
         search_url=search_url,
         site_name=lambda: current_app.config["SITE_NAME"],
     )
-    app.jinja_env.filters["marks"] = safe_marks
     app.jinja_env.filters["facet_label"] = facet_label
     app.jinja_env.filters["cn_date"] = cn_date
     app.jinja_env.filters["web_url"] = web_url
@@ -95,8 +96,6 @@ def search():
 
 @bp.get("/doc/<doc_id>")
 def document(doc_id: str):
-    from search_app import error_response
-
     if not valid_doc_id(doc_id):
         return error_response(404, f"文档编号「{doc_id[:60]}」格式不正确。")
     q = parse_search_args(request.args).q
@@ -106,18 +105,14 @@ def document(doc_id: str):
         return error_response(404, f"没有编号为「{doc_id}」的文档：可能已从索引中移除。")
 
     # The text in paragraphs, the query's matches in <mark> (none without a query).
-    paragraphs = searcher.highlight_text(record, q)
-    first_hit = next((i for i, p in enumerate(paragraphs) if has_mark(p)), None)
-    rendered = [
-        safe_marks(p, first_id="first-hit" if i == first_hit else None) for i, p in enumerate(paragraphs)
-    ]
-    related = related_documents(searcher, doc_id, current_app.config["RELATED_DOCUMENTS"])
+    rendered, first_hit = paragraphs_html(searcher.paragraphs(record, q))
+    related = related_documents(searcher, doc_id, setting("related_documents"))
     return render_template(
         "document.html",
         doc=record,
         q=q,
         paragraphs=rendered,
-        first_hit=first_hit is not None,
+        first_hit=first_hit,
         citation=citation(record),
         sources=source_reports(record),
         related=related,

@@ -5,14 +5,16 @@ The page, the JSON API, the exports and the feed all read their parameters throu
 """
 from __future__ import annotations
 
-import calendar
 import re
 from dataclasses import dataclass, field, replace
-from datetime import date
 from urllib.parse import urlencode
 
-# Value labels (中央/地方, 政策文件/…) are declared once, beside the index schema.
-from indexer.schema import FACET_LABELS
+from indexer.dates import date_bound
+from indexer.errors import BadDate
+from indexer.schema import FACET_LABELS, FACET_TITLES, LISTED_FACETS
+from indexer.schema import SORTS as SORT_LABELS
+from search_app.settings import setting
+
 
 # Facets shown in the sidebar, in display order. `name` is both the URL parameter and the
 # key in the search module's `filters` / `facets`; `filter_box` adds a type-to-filter box
@@ -28,34 +30,27 @@ class Facet:
         return dict(self.value_labels).get(value, value)
 
 
-def _labels(name: str) -> tuple[tuple[str, str], ...]:
-    return tuple(FACET_LABELS.get(name, {}).items())
+# Facets with many values get a type-to-filter box.
+FILTER_BOX_FACETS = frozenset({"region", "city", "body", "category", "cites"})
 
-
-FACETS: tuple[Facet, ...] = (
-    Facet("kind", "类型", value_labels=_labels("kind")),
-    Facet("level", "层级", value_labels=_labels("level")),
-    Facet("region", "地区", filter_box=True),
-    Facet("city", "城市", filter_box=True),
-    Facet("body", "发布部门", filter_box=True),
-    Facet("doc_type", "文种"),
-    Facet("category", "分类", filter_box=True),
-    # Parents cited by the hits, keyed by record id, 文号 or title (see indexer.lineage).
-    Facet("cites", "引用的文件", filter_box=True),
+FACETS: tuple[Facet, ...] = tuple(
+    Facet(name, FACET_TITLES[name], filter_box=name in FILTER_BOX_FACETS,
+          value_labels=tuple(FACET_LABELS.get(name, {}).items()))
+    for name in LISTED_FACETS
 )
 FACETS_BY_NAME = {f.name: f for f in FACETS}
 FILTER_NAMES = tuple(f.name for f in FACETS)
 
-SORTS = (("relevance", "相关度"), ("newest", "最新发布"), ("oldest", "最早发布"))
-SORT_NAMES = tuple(name for name, _ in SORTS)
+SORTS = tuple(SORT_LABELS.items())
+SORT_NAMES = tuple(SORT_LABELS)
 
 # Limits: a clamp where the intent is obvious, a 400 where guessing would mislead.
-DEFAULT_PER_PAGE = 20
-MAX_PER_PAGE = 100
-MAX_RESULT_WINDOW = 10_000  # deepest result a page may reach
-MAX_QUERY_CHARS = 500
-MAX_VALUE_CHARS = 200
-MAX_VALUES_PER_FILTER = 50
+DEFAULT_PER_PAGE = setting("default_per_page")
+MAX_PER_PAGE = setting("max_per_page")
+MAX_RESULT_WINDOW = setting("max_result_window")
+MAX_QUERY_CHARS = setting("query_param_chars")
+MAX_VALUE_CHARS = setting("filter_value_chars")
+MAX_VALUES_PER_FILTER = setting("filter_values")
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _DATE = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
@@ -175,26 +170,23 @@ def _int(raw: str | None, what: str, default: int) -> int:
 
 
 def parse_date_param(raw: str | None, what: str, *, end: bool) -> str | None:
-    """YYYY, YYYY-MM or YYYY-MM-DD → an ISO date; a partial date covers its whole period."""
+    """YYYY, YYYY-MM or YYYY-MM-DD → an ISO date; a partial date covers its whole period.
+    Stricter than a query's own dates: a URL carries ASCII digits and dashes only."""
     if raw is None:
         return None
     raw = _clean(raw, what, 20)
     if not raw:
         return None
-    m = _DATE.match(raw.replace("/", "-").replace(".", "-"))
-    if not m:
+    iso_like = raw.replace("/", "-").replace(".", "-")
+    if not _DATE.match(iso_like):
         raise BadParameter(f"参数「{what}」不是有效日期：请用 YYYY-MM-DD 格式，例如 2021-12-01。")
-    year = int(m.group(1))
-    month = int(m.group(2)) if m.group(2) else (12 if end else 1)
-    if not 1 <= month <= 12:
-        raise BadParameter(f"参数「{what}」不是有效日期：月份应在 1–12 之间。")
-    if m.group(3):
-        day = int(m.group(3))
-    else:
-        day = calendar.monthrange(year, month)[1] if end else 1
     try:
-        return date(year, month, day).isoformat()
-    except ValueError:
+        # Any year a date can hold: whether the search accepts it is the search's
+        # to say, with its own message on the search page.
+        return date_bound(iso_like, upper=end, min_year=1)
+    except BadDate as exc:
+        if exc.reason == "month":
+            raise BadParameter(f"参数「{what}」不是有效日期：月份应在 1–12 之间。") from None
         raise BadParameter(f"参数「{what}」不是有效日期：{raw}。") from None
 
 

@@ -3,17 +3,20 @@ from __future__ import annotations
 
 from search_app.search import IndexUnavailable, QueryError  # noqa: F401 - re-exported for the views
 
+from .formatting import with_html
 from .params import SearchParams
 
 
 def run_search(searcher, params: SearchParams) -> dict:
-    return searcher.search(
+    """The search core's answer, each result with its HTML (title_html, snippet_html)."""
+    result = searcher.search(
         params.q,
         filters=params.search_filters(),
         sort=params.effective_sort,
         page=params.page,
         per_page=params.per_page,
     )
+    return {**result, "results": [with_html(r) for r in result["results"]]}
 
 
 def iter_records(searcher, params: SearchParams):
@@ -29,4 +32,4 @@ def find_document(searcher, doc_id: str) -> dict | None:
 
 
 def related_documents(searcher, doc_id: str, n: int) -> list[dict]:
-    return list(searcher.more_like_this(doc_id, n) or [])
+    return [with_html(r) for r in searcher.more_like_this(doc_id, n) or []]

@@ -1,4 +1,4 @@
-"""The one-pass scorer (search_app.evaluate) against Whoosh's own searcher.
+"""The one-pass scorer (search_app.search.scoring) against Whoosh's own searcher.
 
 Every compiled query is scored both ways on real indexes of the report: the same
 documents must match with the same scores. Where Whoosh's matchers get a boolean
@@ -33,8 +33,8 @@ def whoosh_scores(gen, q) -> dict[int, float]:
     return {d: s for s, d in gen.searcher.search(q, limit=None).top_n if d in gen.all_docs}
 
 
-def evaluator_scores(gen, q) -> dict[int, float]:
-    return {d: s for d, s in gen.evaluator.score_all(q).items() if d in gen.all_docs}
+def scorer_scores(gen, q) -> dict[int, float]:
+    return {d: s for d, s in gen.scorer.score_all(q).items() if d in gen.all_docs}
 
 
 def assert_same(expected: dict, got: dict, label: str) -> None:
@@ -52,22 +52,22 @@ def exclusions(q) -> bool:
 
 def test_scores_equal_whoosh_on_the_whole_report(full_searcher):
     checked = 0
-    with full_searcher._generation() as gen:
+    with full_searcher.generation() as gen:
         for text in QUERIES:
             q = parse_query(text).ranked
             if exclusions(q):
                 continue
-            assert_same(whoosh_scores(gen, q), evaluator_scores(gen, q), text)
+            assert_same(whoosh_scores(gen, q), scorer_scores(gen, q), text)
             checked += 1
     assert checked >= len(QUERIES) - 8
 
 
 def test_sampled_strings_score_as_in_whoosh(full_searcher, report_records):
-    with full_searcher._generation() as gen:
+    with full_searcher.generation() as gen:
         for s in sample_strings(report_records, 60, seed=11):
             q = parse_query(f'"{s}"').ranked
             if q is not None:
-                assert_same(whoosh_scores(gen, q), evaluator_scores(gen, q), s)
+                assert_same(whoosh_scores(gen, q), scorer_scores(gen, q), s)
 
 
 def test_exclusion_is_exact_where_whoosh_matchers_slip(full_searcher, report_records):
@@ -81,22 +81,22 @@ def test_exclusion_is_exact_where_whoosh_matchers_slip(full_searcher, report_rec
         assert hits(full_searcher, f"{positive} -{negative}") == hits(full_searcher, positive) - excluded
         assert hits(full_searcher, f"-{negative}") == everything - excluded
     assert not hits(full_searcher, "数字经济 -金融") & having(report_records, "金融")
-    with full_searcher._generation() as gen:
+    with full_searcher.generation() as gen:
         # The scores are those of the positive part, on the documents left.
         match = parse_query("数字经济 -金融").match
         assert isinstance(match, Q.AndNot)
         a, b = whoosh_scores(gen, match.a), whoosh_scores(gen, match.b)
-        got = evaluator_scores(gen, match)
+        got = scorer_scores(gen, match)
         assert set(got) == set(a) - set(b)
         assert all(got[d] == pytest.approx(a[d]) for d in got)
 
 
 def test_expansion_scores_only_where_the_word_itself_is_absent(full_searcher, report_records):
     """PPP also finds 政府和社会资本合作; a document naming both is scored for PPP alone."""
-    with full_searcher._generation() as gen:
+    with full_searcher.generation() as gen:
         match = parse_query("PPP").match
         word = whoosh_scores(gen, match.subqueries[0])  # the word typed, as compiled
-        got = evaluator_scores(gen, match)
+        got = scorer_scores(gen, match)
         assert set(got) > set(word), "the expansion finds more documents"
         assert all(got[d] == pytest.approx(word[d]) for d in word)
         named_both = having(report_records, "PPP") & having(report_records, "政府和社会资本合作")
@@ -120,11 +120,11 @@ def test_several_segments_and_deleted_documents(tmp_path, slice_index, slice_rec
     ix.close()
     searcher = Searcher(path)
     try:
-        with searcher._generation() as gen:
+        with searcher.generation() as gen:
             assert len(gen.searcher.leaf_searchers()) >= 2
             for text in ("基础设施", '"高质量发展"', "冷链 物流", "规划", "修订"):
                 q = parse_query(text).ranked
-                assert_same(whoosh_scores(gen, q), evaluator_scores(gen, q), text)
+                assert_same(whoosh_scores(gen, q), scorer_scores(gen, q), text)
         assert gone["id"] not in {r["id"] for r in searcher.iter_results("的")}
         revised = [r["id"] for r in searcher.iter_results('"修订"')]
         assert changed["id"] in revised
@@ -132,3 +132,54 @@ def test_several_segments_and_deleted_documents(tmp_path, slice_index, slice_rec
                    for r in searcher.iter_results('"修订"'))
     finally:
         searcher.close()
+
+
+# --------------------------------------------------------------------------- the Whoosh adapter
+
+def test_block_and_public_readers_agree(full_searcher):
+    """Each fast path over Whoosh's internals (search_app.search.postings) gives what
+    the public, posting-by-posting API gives: postings, positions and field lengths."""
+    from search_app.search.postings import positions_decoder, read_postings, segment_lengths
+
+    with full_searcher.generation() as gen:
+        for sub, _offset in gen.searcher.leaf_searchers():
+            reader = sub.reader()
+            for fieldname in ("title", "text", "text_ng", "summary_ng"):
+                assert segment_lengths(sub, fieldname) == segment_lengths(sub, fieldname, fast=False)
+                terms = [t for _, t in zip(range(40), reader.lexicon(fieldname))]
+                for btext in terms[::7]:
+                    fast = read_postings(reader, fieldname, btext, True)
+                    slow = read_postings(reader, fieldname, btext, True, fast=False)
+                    assert (fast.ids, fast.weights) == (slow.ids, slow.weights)
+                    decode_fast = positions_decoder(fast._format)
+                    decode_slow = positions_decoder(slow._format, fast=False)
+                    assert [decode_fast(v) for v in fast.values] == [decode_slow(v) for v in slow.values]
+                    within = fast.ids[::3]
+                    skipping = read_postings(reader, fieldname, btext, False, within)
+                    assert set(within) <= set(skipping.ids) <= set(fast.ids)
+
+
+def test_a_query_type_the_scorer_does_not_know_is_refused(full_searcher):
+    """No silent hand-over to Whoosh's matchers (whose exclusion slips, above): the
+    compiler emits only what the scorer scores, and anything else is an error."""
+    from search_app.search.scoring import Unsupported
+
+    with full_searcher.generation() as gen:
+        with pytest.raises(Unsupported):
+            gen.scorer.score_all(Q.Prefix("title", "规"))
+        with pytest.raises(Unsupported):
+            gen.scorer.score_all(Q.Or([Q.Term("title", "规划"), Q.Term("title", "物流")], minmatch=2))
+
+
+def test_every_operator_follows_set_semantics(full_searcher, report_records):
+    """AND, OR, NOT and their nesting give exactly the sets the records say."""
+    a, b, c = "物流", "冷链", "规划"
+    A, B, C = (having(report_records, w) | hits(full_searcher, w) for w in (a, b, c))
+    everything = {r["id"] for r in report_records}
+    assert hits(full_searcher, f"{a} {b}") == hits(full_searcher, a) & hits(full_searcher, b)
+    assert hits(full_searcher, f"{a} OR {b}") == hits(full_searcher, a) | hits(full_searcher, b)
+    assert hits(full_searcher, f"({a} OR {b}) -{c}") == (hits(full_searcher, a) | hits(full_searcher, b)) - C
+    assert hits(full_searcher, f"-({a} OR {c})") == everything - hits(full_searcher, a) - hits(full_searcher, c)
+    assert hits(full_searcher, f"{a} -{b} -{c}") == hits(full_searcher, a) - B - C
+    assert hits(full_searcher, f"NOT {b}") == everything - B
+    assert not hits(full_searcher, f"{a} -{a}")

@@ -1,0 +1,57 @@
+"""Facet counts and the month histogram of a search, as plain dicts for the views."""
+from __future__ import annotations
+
+from collections import Counter
+
+from indexer.schema import FACET_LABELS, KIND_ORDER, LISTED_FACETS
+
+from .filters import allowed_by_dates
+
+
+def facet_counts(gen, matched, selections, selected_values, dated) -> dict:
+    """Disjunctive counts: each facet counts the hits of every other selection,
+    ignoring its own, so a count says what ticking that value would add."""
+    facets = {}
+    for key in LISTED_FACETS:
+        pool = set(matched)
+        for other, docs in selections.items():
+            if other != key:
+                pool &= docs
+        if dated is not None:
+            pool &= dated
+        of_doc = gen.of_doc[key]
+        counts = Counter(v for d in pool for v in of_doc.get(d, ()))
+        chosen = selected_values.get(key, [])
+        for value in chosen:
+            counts.setdefault(value, 0)
+        labels = gen.cite_labels() if key == "cites" else FACET_LABELS.get(key, {})
+        if key == "kind":
+            order = {k: i for i, k in enumerate(KIND_ORDER)}
+            items = sorted(counts.items(), key=lambda kv: (order.get(kv[0], 99), kv[0]))
+        else:
+            items = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        entries = []
+        for value, count in items:
+            entry = {"value": value, "count": count, "selected": value in chosen}
+            if value in labels:
+                entry["label"] = labels[value]
+            entries.append(entry)
+        facets[key] = entries
+    return facets
+
+def month_histogram(gen, matched, selections, flt) -> list[dict]:
+    """Hits by publish month, ignoring the publish-date range itself (so the
+    researcher sees what widening it would add); `selected` marks the months
+    inside the range."""
+    pool = set(matched)
+    for docs in selections.values():
+        pool &= docs
+    written = allowed_by_dates(gen, flt, keys=("written_from", "written_to"))
+    if written is not None:
+        pool &= written
+    of_doc = gen.of_doc["month"]
+    counts = Counter(v for d in pool for v in of_doc.get(d, ()))
+    low = (flt.get("date_from") or "0000-00-00")[:7]
+    high = (flt.get("date_to") or "9999-99-99")[:7]
+    return [{"value": month, "count": counts[month], "selected": low <= month <= high}
+            for month in sorted(counts)]

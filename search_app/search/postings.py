@@ -1,0 +1,135 @@
+"""Reading an index's postings and field lengths a block at a time: the one module
+that knows Whoosh's internals.
+
+The one-pass scorer needs each term's postings as plain lists and each document's
+field length as one list per segment. Whoosh's public API yields them one posting
+and one document at a time; its whoosh3 codec can hand over a whole block, and a
+segment's lengths column can be read at once. Both fast paths use private names of
+that codec, so each is taken only where those names exist, and each has a public
+slow path that gives the same answer (tests/test_scoring.py runs both).
+"""
+from __future__ import annotations
+
+from bisect import bisect_left
+from itertools import accumulate
+from pickle import loads
+
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
+from whoosh.formats import _INT_SIZE, Positions
+from whoosh.matching.wrappers import FilterMatcher
+from whoosh.util.numeric import byte_to_length
+
+_BLOCK_READER = ("_read_ids", "_read_weights", "_read_values", "_next_block", "_maxid")
+_LENGTHS_COLUMN = ("_dbfile", "_basepos", "_count")
+
+
+class Postings:
+    """One term's postings in one segment: docnums (segment-local), weights, and the
+    encoded values (positions) for the chains that need them."""
+    __slots__ = ("ids", "weights", "values", "_format", "_decode", "_where")
+
+    def __init__(self, ids, weights, values, format_):
+        self.ids = ids
+        self.weights = weights
+        self.values = values
+        self._format = format_
+        self._decode = None
+        self._where = None
+
+    def index(self) -> dict[int, int]:
+        """docnum → its posting's index."""
+        if self._where is None:
+            self._where = {d: i for i, d in enumerate(self.ids)}
+        return self._where
+
+    def positions(self, docnum: int) -> list[int]:
+        if self._decode is None:
+            self._decode = positions_decoder(self._format)
+        return self._decode(self.values[self.index()[docnum]])
+
+
+def positions_decoder(format_, fast: bool = True):
+    """A function decoding one posting's value into its positions. Whoosh's Positions
+    format stores them as a pickled list of deltas: decoded here in one C-level pass
+    instead of Whoosh's loop over the deltas."""
+    if fast and type(format_) is Positions:
+        def deltas(v: bytes):
+            return loads(v[_INT_SIZE:] if v.endswith(b".") else v[_INT_SIZE:] + b".")
+        return lambda v: list(accumulate(deltas(v)))
+    return format_.decoder("positions")
+
+
+def read_postings(reader, fieldname: str, btext: bytes, with_values: bool,
+                  within: list[int] | None = None, fast: bool = True) -> Postings | None:
+    """A term's postings, or None when the segment lacks it. With `within` (sorted
+    segment docnums), blocks holding none of those documents are passed over without
+    being decoded, as Whoosh's skip_to does. Deleted documents are included: the
+    caller keeps the live ones."""
+    if (fieldname, btext) not in reader:
+        return None
+    m = reader.postings(fieldname, btext)
+    if isinstance(m, FilterMatcher):
+        m = m.child
+    fmt = reader.schema[fieldname].format
+    if fast and all(hasattr(m, name) for name in _BLOCK_READER):
+        ids, weights, values = _read_blocks(m, with_values, within)
+    else:
+        ids, weights, values = _read_one_by_one(m, with_values)
+    return Postings(ids, weights, values if with_values else None, fmt)
+
+
+def _read_blocks(m, with_values: bool, within: list[int] | None):
+    """The whoosh3 codec's block reader: a block of postings decoded at once."""
+    ids: list[int] = []
+    weights: list[float] = []
+    values: list = []
+    low = 0  # documents below this id were in blocks already passed
+    while m.is_active():
+        if within is not None:
+            k = bisect_left(within, low)
+            low = m._maxid + 1
+            if k == len(within):
+                break
+            if within[k] > m._maxid:
+                m._next_block()
+                continue
+        m._read_ids()
+        m._read_weights()
+        ids.extend(m._ids)
+        weights.extend(m._weights)
+        if with_values:
+            m._read_values()
+            values.extend(m._values)
+        m._next_block()
+    return ids, weights, values
+
+
+def _read_one_by_one(m, with_values: bool):
+    """Any codec, through the public matcher API."""
+    ids: list[int] = []
+    weights: list[float] = []
+    values: list = []
+    while m.is_active():
+        ids.append(m.id())
+        weights.append(m.weight())
+        if with_values:
+            values.append(m.value())
+        m.next()
+    return ids, weights, values
+
+
+def segment_lengths(searcher, fieldname: str, fast: bool = True) -> list[int]:
+    """Every document's length of the field in a segment, from its lengths column at
+    once (one byte per document), else asked document by document."""
+    reader = searcher.reader()
+    count = reader.doc_count_all()
+    perdoc = getattr(reader, "_perdoc", None)
+    column = None
+    if fast and perdoc is not None and hasattr(perdoc, "_cached_reader"):
+        column = perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
+    if column is not None and all(hasattr(column, a) for a in _LENGTHS_COLUMN):
+        raw = column._dbfile.get(column._basepos, column._count)
+        lengths = [byte_to_length(b) for b in raw]
+        lengths.extend([0] * (count - len(lengths)))
+        return lengths
+    return [reader.doc_field_length(d, fieldname, 0) or 0 for d in range(count)]

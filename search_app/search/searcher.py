@@ -1,0 +1,315 @@
+"""The `Searcher`: one entry point for the CLI, the pages and the JSON API.
+
+It only orchestrates: parse the query (query/), score it (scoring), apply the
+filters (filters), count facets (facets), order, and cut snippets (highlight), all
+on one leased index generation (generations). It returns plain data: records,
+scores and match spans; the views and the CLI render them.
+"""
+from __future__ import annotations
+
+import time
+from collections import Counter
+from contextlib import contextmanager
+from pathlib import Path
+
+from whoosh import query as Q
+
+from indexer import analysis
+from indexer.schema import KIND_ORDER, KIND_PRIOR, LIST_FIELDS, RESULT_FIELDS, SORTS
+from search_app.settings import setting
+
+from . import highlight
+from .errors import IndexUnavailable, QueryError
+from .facets import facet_counts, month_histogram
+from .filters import allowed_by_dates, normalize_filters, selections
+from .generations import Generation, Lease, LiveIndex
+from .query import Plan, parse_query
+
+
+class Searcher:
+    """Searches the live index under `index_root` (see docs/architecture.md).
+
+    Safe to share between threads: each call leases the live generation, so a call
+    that started on a generation finishes on it. `acquire()` gives a Searcher pinned
+    to one lease for a request's several calls; `release()` returns it.
+    """
+
+    def __init__(self, index_root: str | Path, *, _pinned: Lease | None = None, _live: LiveIndex | None = None):
+        self.index_root = Path(index_root)
+        self._live = _live or LiveIndex(index_root)
+        self._pinned = _pinned
+        analysis.init_jieba()
+
+    # ----------------------------------------------------------------- generations
+
+    @contextmanager
+    def generation(self, check_resources: bool = True):
+        """The generation this call searches, locked for the caller's use."""
+        if self._pinned is not None:
+            if self._pinned.released:
+                raise IndexUnavailable("检索句柄已释放")
+            yield from _locked(self._pinned.generation, check_resources)
+            return
+        with self._live.lease() as lease:
+            yield from _locked(lease.generation, check_resources)
+
+    def acquire(self) -> "Searcher":
+        """A Searcher pinned to the live generation until its `release()`."""
+        if self._pinned is not None:
+            return self
+        return Searcher(self.index_root, _pinned=self._live.lease(), _live=self._live)
+
+    def release(self) -> None:
+        if self._pinned is not None:
+            self._pinned.release()
+
+    def close(self) -> None:
+        if self._pinned is not None:
+            self._pinned.release()
+        else:
+            self._live.close()
+
+    # ----------------------------------------------------------------- search
+
+    @staticmethod
+    def _prepare(query, filters, sort) -> tuple[Plan, dict, str]:
+        """Validate the arguments common to search and iter_results."""
+        sort = (sort or "relevance").strip().lower() if isinstance(sort, str) else sort
+        if sort not in SORTS:
+            raise QueryError(f"未知的排序方式：{str(sort)[:40]}（可用 {'、'.join(SORTS)}）")
+        if filters is not None and not isinstance(filters, dict):
+            raise QueryError("筛选条件应为“名称 → 取值”的对应表")
+        flt = normalize_filters(filters)
+        plan = parse_query(query if isinstance(query, str) else str(query or ""))
+        if plan.match is None and sort == "relevance":
+            sort = "newest"
+        return plan, flt, sort
+
+    def _hits(self, gen: Generation, plan: Plan, flt: dict):
+        """(matched, selections, selected values, date-allowed, hits)."""
+        matched = self._matched(gen, plan)
+        chosen, selected_values = selections(gen, flt)
+        dated = allowed_by_dates(gen, flt)
+        hits = set(matched)
+        for docs in chosen.values():
+            hits &= docs
+        if dated is not None:
+            hits &= dated
+        return matched, chosen, selected_values, dated, hits
+
+    def search(self, query: str = "", filters: dict | None = None, sort: str = "relevance",
+               page: int = 1, per_page: int | None = None) -> dict:
+        started = time.perf_counter()
+        plan, flt, sort = self._prepare(query, filters, sort)
+        per_page = clamp_int(setting("default_per_page") if per_page is None else per_page,
+                             1, setting("max_per_page"), "每页条数")
+        page = clamp_int(page, 1, max(setting("max_result_window") // per_page, 1), "页码")
+        with self.generation() as gen:
+            matched, chosen, selected_values, dated, hits = self._hits(gen, plan, flt)
+            facets = facet_counts(gen, matched, chosen, selected_values, dated)
+            histogram = month_histogram(gen, matched, chosen, flt)
+            start = (page - 1) * per_page
+            ordered = self._order(gen, plan, hits, sort, start + per_page)[start:start + per_page]
+            results = self._results(gen, plan, ordered)
+        explanation = dict(plan.explanation)
+        explanation["filters"] = flt
+        explanation["sort"] = sort
+        return {
+            "query": plan.text,
+            "total": len(hits),
+            "page": page,
+            "per_page": per_page,
+            "pages": max(1, -(-len(hits) // per_page)),
+            "sort": sort,
+            "took_ms": round((time.perf_counter() - started) * 1000, 1),
+            "explanation": explanation,
+            "results": results,
+            "facets": facets,
+            "histogram": histogram,
+        }
+
+    def iter_results(self, query: str = "", filters: dict | None = None, sort: str = "relevance"):
+        """Every hit's full stored record, in order (for exports). The arguments are
+        checked at once (QueryError here, not halfway through a download); the
+        records are read in batches, all from the generation live when iteration
+        starts, without holding the index between batches."""
+        plan, flt, sort = self._prepare(query, filters, sort)
+        return self._iter_records(plan, flt, sort)
+
+    def _iter_records(self, plan: Plan, flt: dict, sort: str):
+        with self.generation() as gen:
+            ordered = self._order(gen, plan, self._hits(gen, plan, flt)[-1], sort, None)
+            # Keep the generation open (not locked) while the caller consumes.
+            lease = Lease(gen)
+        batch_size = setting("export_batch")
+        try:
+            for start in range(0, len(ordered), batch_size):
+                with gen.lock:
+                    batch = [gen.record(d) for d, _score in ordered[start:start + batch_size]]
+                yield from batch
+        finally:
+            lease.release()
+
+    def _matched(self, gen: Generation, plan: Plan):
+        """Every document the query matches (before filters)."""
+        if plan.match is None:
+            return gen.all_docs
+        return self._scored(gen, plan).keys()
+
+    def _scored(self, gen: Generation, plan: Plan) -> dict[int, float]:
+        """Every matching document with its relevance score, from one scored pass over
+        the whole match (the ranked query matches exactly what the match query does;
+        its tiers only add score). Remembered per generation: paging, ticking facets,
+        changing the sort and exporting ask for the same query again."""
+        cached = gen.scored_cache.get(plan.text)
+        if cached is None:
+            kinds = gen.of_doc["kind"]
+            cached = {docnum: score * KIND_PRIOR.get((kinds.get(docnum) or ("",))[0], 1.0)
+                      for docnum, score in gen.scorer.score_all(plan.ranked).items()
+                      if docnum in gen.all_docs}
+            gen.scored_cache[plan.text] = cached
+            while len(gen.scored_cache) > setting("score_cache_size"):
+                gen.scored_cache.pop(next(iter(gen.scored_cache)))
+        return cached
+
+    def _order(self, gen: Generation, plan: Plan, hits: set[int], sort: str, limit: int | None):
+        """[(docnum, score)] of the hits in the requested order (the first `limit`)."""
+        if not hits:
+            return []
+        if sort == "relevance" and plan.match is not None:
+            scores = self._scored(gen, plan)
+            # Whoosh's own order: score descending, then index order
+            ordered = sorted(hits, key=lambda d: (-scores[d], d))
+            if limit is not None:
+                ordered = ordered[:limit]
+            return [(d, scores[d]) for d in ordered]
+        dates = gen.dates["publish_date"]
+        by_id = {d: i for i, d in gen.docnum_by_id.items()}
+        ordered = sorted(hits, key=lambda d: by_id.get(d, ""))
+        ordered.sort(key=lambda d: dates.get(d, ""), reverse=(sort == "newest"))
+        # Undated documents go last in either direction.
+        ordered.sort(key=lambda d: d not in dates)
+        if limit is not None:
+            ordered = ordered[:limit]
+        return [(d, None) for d in ordered]
+
+    # ----------------------------------------------------------------- results
+
+    def _results(self, gen: Generation, plan: Plan, ordered) -> list[dict]:
+        results = []
+        for docnum, score in ordered:
+            record = gen.record(docnum)
+            result = result_fields(record)
+            result["score"] = None if score is None else round(score, 4)
+            title = record.get("title") or ""
+            spans = highlight.merge_spans(highlight.text_spans(title, plan.highlights, "title"))
+            result["title_spans"] = [list(s) for s in spans]
+            result["snippet"] = [f.to_dict() for f in highlight.snippet(record, plan.highlights)]
+            results.append(result)
+        return results
+
+    def get_document(self, doc_id: str) -> dict | None:
+        """The full stored record (text included), or None."""
+        if not isinstance(doc_id, str) or not doc_id:
+            return None
+        with self.generation(check_resources=False) as gen:
+            docnum = gen.docnum_by_id.get(doc_id)
+            return gen.record(docnum) if docnum is not None else None
+
+    def paragraphs(self, id_or_record, query: str) -> list[dict]:
+        """The document's text as paragraphs (non-blank lines: {text, spans}), each
+        with the spans of the query's matches in it."""
+        record = id_or_record if isinstance(id_or_record, dict) else self.get_document(id_or_record)
+        if not record:
+            return []
+        text = record.get("text") or ""
+        plan = parse_query(query if isinstance(query, str) else "")
+        spans = highlight.text_spans(text, plan.highlights, "text") if plan.highlights else []
+        return highlight.paragraphs(text, spans)
+
+    def more_like_this(self, doc_id: str, n: int | None = None) -> list[dict]:
+        """Documents sharing the most characteristic words of this one."""
+        n = clamp_int(setting("related_documents") if n is None else n, 1, setting("related_max"), "条数")
+        with self.generation() as gen:
+            docnum = gen.docnum_by_id.get(doc_id) if isinstance(doc_id, str) else None
+            if docnum is None:
+                return []
+            searcher = gen.searcher
+            subqueries = []
+            for fieldname, count, boost in (("title", 6, 3.0), ("text", 14, 1.0)):
+                try:
+                    terms = searcher.key_terms([docnum], fieldname, numterms=count * 2)
+                except Exception:
+                    terms = []
+                kept = [(w, s) for w, s in terms if len(w) >= 2 and not w.isdigit()][:count]
+                subqueries += [Q.Term(fieldname, w, boost=boost * s) for w, s in kept]
+            if not subqueries:
+                return []
+            results = searcher.search(Q.Or(subqueries), limit=n, mask={docnum})
+            out = []
+            for hit in results:
+                record = gen.record(hit.docnum)
+                result = result_fields(record)
+                result["score"] = round(hit.score, 4)
+                result["title_spans"] = []
+                result["snippet"] = [f.to_dict() for f in highlight.plain_snippet(record)]
+                out.append(result)
+            return out
+
+    def status(self) -> dict:
+        """Index path, generation, build time, document counts, resources versions
+        (for the operator: the public API leaves the paths out)."""
+        info: dict = {
+            "index_root": str(self.index_root),
+            "resources_version": analysis.loaded_resources_version(),
+        }
+        try:
+            with self.generation(check_resources=False) as gen:
+                counts = Counter({kind: len(docs) for kind, docs in gen.by_value["kind"].items()})
+                manifest = gen.manifest or {}
+                info.update({
+                    "available": gen.mismatch is None,
+                    "index_path": str(gen.path),
+                    "generation": gen.name,
+                    "built_at": (manifest.get("built_at") or manifest.get("finished_at")
+                                 or gen.stamp.get("written_at")),
+                    "documents": dict(sorted(counts.items(), key=lambda kv: _kind_rank(kv[0]))),
+                    "total": len(gen.all_docs),
+                    "reports": [{"report": r, "documents": len(d)} for r, d in sorted(gen.by_value["report"].items())],
+                    "index_resources_version": gen.stamp.get("resources_version"),
+                    "resources_match": gen.mismatch is None,
+                    "analysis": gen.stamp.get("analysis"),
+                    "manifest": gen.manifest,
+                })
+                if gen.mismatch:
+                    info["error"] = gen.mismatch
+        except IndexUnavailable as exc:
+            info.update({"available": False, "error": str(exc)})
+        return info
+
+
+def _locked(gen: Generation, check_resources: bool):
+    if check_resources and gen.mismatch:
+        raise IndexUnavailable(gen.mismatch)
+    with gen.lock:
+        yield gen
+
+
+def _kind_rank(kind: str) -> int:
+    return KIND_ORDER.index(kind) if kind in KIND_ORDER else 99
+
+
+def clamp_int(value, low: int, high: int, label: str) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise QueryError(f"{label}应为整数：{str(value)[:20]}") from None
+    return max(low, min(high, number))
+
+
+def result_fields(record: dict) -> dict:
+    """The fields of a record a result list carries (lists never None)."""
+    result = {key: record.get(key) for key in RESULT_FIELDS}
+    for key in LIST_FIELDS:
+        result[key] = list(result[key] or [])
+    return result
