@@ -15,7 +15,15 @@ PHRASES = ('"生态保护和修复"', '"中央预算内投资"', '"政府和社�
            '"基础设施领域不动产投资信托基金"', '"专项债券资金"')
 LATIN = ("REITs", "PPP", "EOD", "5G", "TOD")
 
-TYPES = ("single", "several", "phrase", "doc_number", "latin", "filtered", "browse")
+# Typed the way people type (search that forgives, docs/query-language.md): each kind
+# relaxes matching differently, so each is timed as its own type.
+TRADITIONAL = ("碳達峰", "鄉村振興 金融", "專項債券 項目", "資料中心 綠色", "關於科學綠化的實施意見")
+PROXIMITY = ("同句(碳达峰 金融)", "同段(专项债券 项目)", "同句(冷链 物流)", "同段(乡村振兴 基础设施)")
+# A word no document holds beside a common topic: every document of the topic is a partial match.
+PARTIAL = ("冷链物流 量子纠缠", "基础设施 投资 量子纠缠", "发展 改革 量子纠缠 光子晶体", "冷连物流")
+
+TYPES = ("single", "several", "phrase", "doc_number", "latin", "filtered", "browse",
+         "title_paste", "traditional", "loose_doc_number", "proximity", "partial")
 
 
 def _q(q: str, filters: dict | None = None, sort: str | None = None, page: int = 1) -> dict:
@@ -41,6 +49,12 @@ def build_queries(records: list[dict], seed: int = 7) -> dict[str, list[dict]]:
     if bodies:
         filtered.append(_q("通知", {"body": [bodies[0]]}))
     browse = [_q(""), _q("", {"kind": ["policy"]}), _q("", page=2), _q("", sort="oldest")]
+    titled = [r for r in records if r.get("bodies") and len(r.get("title") or "") >= 12]
+    pasted = [_q(f"{r['bodies'][0]}{r['title']}") for r in rng.sample(titled, min(3, len(titled)))]
+    pasted += [_q(f"【解读】{r['title'][:-3]}") for r in rng.sample(titled, min(3, len(titled)))]
+    parts = [r["doc_number_parts"] for r in records if r.get("doc_number_parts")]
+    loose = [_q(f"{p['agency']}{p['year']}年第{p['serial']}号") for p in rng.sample(parts, min(4, len(parts)))]
+    loose += [_q(f"{p['agency']} {p['year']} {p['serial']}") for p in rng.sample(parts, min(4, len(parts)))]
     if region_a:
         browse.append(_q("", {"region": [region_a]}))
     return {
@@ -51,6 +65,11 @@ def build_queries(records: list[dict], seed: int = 7) -> dict[str, list[dict]]:
         "latin": [_q(q) for q in LATIN],
         "filtered": filtered,
         "browse": browse,
+        "title_paste": pasted,
+        "traditional": [_q(q) for q in TRADITIONAL],
+        "loose_doc_number": loose,
+        "proximity": [_q(q) for q in PROXIMITY],
+        "partial": [_q(q) for q in PARTIAL],
     }
 
 

@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 from . import stats
-
-TYPES = ("single", "several", "phrase", "doc_number", "latin", "filtered", "browse")
+from .querysets import TYPES
 
 
 def _f(value, digits=2) -> str:

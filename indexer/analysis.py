@@ -40,6 +40,7 @@ TABLES_DIR = DATA_DIR / "tables"
 USER_DICT = DICTIONARIES_DIR / "user_dict.txt"
 SYNONYMS = DICTIONARIES_DIR / "synonyms.txt"
 STOPWORDS = DICTIONARIES_DIR / "stopwords.txt"
+QUERY_FILLERS = DICTIONARIES_DIR / "query_fillers.txt"
 
 # Bump when the analyzers change what they emit: part of resources_version().
 ANALYSIS_CODE_VERSION = "2"
@@ -288,12 +289,22 @@ def _parse_synonym_line(line: str):
     return [(m, [o for o in members if o != m]) for m in members]
 
 
-def load_stopwords(path: Path = STOPWORDS) -> frozenset[str]:
-    """The function words a query's word fallback leaves out (data/dictionaries/stopwords.txt)."""
+def load_word_list(path: Path) -> frozenset[str]:
+    """A dictionary file of one word per line (# starts a comment line)."""
     if not path.exists():
         return frozenset()
     lines = path.read_text(encoding="utf-8").splitlines()
-    return frozenset(w.strip() for w in lines if w.strip() and not w.startswith("#"))
+    return frozenset(squash(w) for w in lines if w.strip() and not w.startswith("#"))
+
+
+def load_stopwords(path: Path = STOPWORDS) -> frozenset[str]:
+    """The function words a query's word fallback leaves out (data/dictionaries/stopwords.txt)."""
+    return load_word_list(path)
+
+
+def load_query_fillers(path: Path = QUERY_FILLERS) -> frozenset[str]:
+    """Words typed beside a topic that name none (文件, 相关政策): optional in a query."""
+    return load_word_list(path)
 
 
 def load_synonyms(path: Path = SYNONYMS, tables_dir: Path = TABLES_DIR) -> dict[str, list[list[str]]]:

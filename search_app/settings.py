@@ -40,6 +40,13 @@ SETTINGS: tuple[Setting, ...] = tuple(Setting(*row) for row in (
     ("related_documents", 6, "Related documents listed on a document page"),
     ("related_max", 50, "Most related documents one request may ask for"),
     ("feed_entries", 50, "Entries in the Atom feed"),
+    ("partial_below", 20, "Full matches below which the documents holding most query words follow them "
+                          "(a page's worth, whatever page size was asked for)"),
+    ("sentence_rerank", 50, "Best documents of a query with a run of words whose text is read to rank "
+                            "the run's words in one sentence above its words anywhere"),
+    ("suggestions", 5, "Corrected queries offered when a query finds (next to) nothing"),
+    ("suggest_below", 5, "Full matches below which corrected queries are looked for (the first such "
+                         "query builds the index's sound table: about a second at 50× the report)"),
 ))
 
 DEFAULTS: dict[str, int] = {s.name: s.default for s in SETTINGS}

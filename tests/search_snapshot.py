@@ -3,9 +3,11 @@
 `snapshot(searcher)` runs a fixed query set (what researchers type and every
 construct of the query language) and keeps everything a user sees: totals, the
 ordered ids with their scores, titles and snippets as marked, facet counts, the
-histogram, the document view's highlighting and the related documents. A refactor
-of the search core must leave it unchanged: tests/test_search_snapshot.py compares
-it with tests/golden/search_snapshot.json, written by
+histogram, the document view's highlighting and the related documents. A change of
+the search core meant to keep its answers (a refactor, a speed-up) must leave it
+unchanged: tests/test_search_snapshot.py compares it with
+tests/golden/search_snapshot.json. A change meant to change answers rewrites that file
+and says in its commit which queries changed and why. It is written by
 
     python -m tests.search_snapshot tests/golden/search_snapshot.json
 """

@@ -789,7 +789,9 @@ def test_ranking_is_one_order_across_pages_filters_and_repeats(full_searcher):
     for page in range(1, 4):
         paged += [r["id"] for r in full_searcher.search(query, page=page, per_page=7)["results"]]
     assert paged == whole[:len(paged)] and len(paged) == min(21, len(whole))
-    central = full_searcher.search(query, {"level": ["central"]}, per_page=100)["results"]
+    # (Few central documents hold both words: those holding one follow, marked partial.)
+    central = [r for r in full_searcher.search(query, {"level": ["central"]}, per_page=100)["results"]
+               if r["match"] == "full"]
     by_id = {r["id"]: r for r in full_searcher.search(query, per_page=100)["results"]}
     assert [r["id"] for r in central] == [i for i in whole if by_id[i]["level"] == "central"]
     again = full_searcher.search(query, per_page=100)["results"]

@@ -20,6 +20,7 @@ from indexer.schema import FACETS, FILTER_FIELDS
 
 from .errors import IndexUnavailable
 from .scoring import WEIGHTING, Scorer
+from .suggest import Suggester
 
 
 class Generation:
@@ -53,7 +54,8 @@ class Generation:
                 "词典、同义词或对照表已更改，请重新建立索引（policy-search build）"
             )
         # query text -> {docnum: relevance score} of every document it matches
-        self.scored_cache: dict[str, dict[int, float]] = {}
+        self.scored_cache: dict = {}
+        self._suggester: Suggester | None = None
         self._load_tables()
 
     def _load_tables(self) -> None:
@@ -103,6 +105,13 @@ class Generation:
     def record(self, docnum: int) -> dict:
         record = json.loads(self.searcher.stored_fields(docnum)["record"])
         return record if self.derived is None else with_derived(record, self.derived)
+
+    def suggester(self) -> Suggester:
+        """Words of this generation's lexicon near a misspelt one, built on first use
+        (a query that finds nothing): a second or two at 50× the report."""
+        if self._suggester is None:
+            self._suggester = Suggester.from_reader(self.searcher.reader())
+        return self._suggester
 
     def cite_labels(self) -> dict[str, str]:
         """Cited parent key → how the citing documents name it (title and 文号), read once."""

@@ -14,12 +14,15 @@ and boosts. Every query the compiler emits is scored here; any other type raises
 """
 from __future__ import annotations
 
+import json
+
 from whoosh import query as Q
 from whoosh import scoring
 from whoosh.scoring import BM25FScorer, WeightScorer
 
 from .postings import Postings, read_postings, segment_lengths
 from .query.chain import Chain
+from .query.near import Near, together
 
 # BM25F length normalisation of the body text. Documents run from a 150-character
 # cover notice to a 50,000-character plan whose many mentions of a topic mean it
@@ -215,6 +218,17 @@ class Scorer:
         out = {d: sum(part[d] for part in parts) for d in keys}
         return _boosted(out, q.boost)
 
+    def _near(self, q) -> dict[int, float]:
+        """An And whose documents must also hold its words in one sentence (paragraph):
+        decided on each candidate's stored text (query.near)."""
+        scores = self._and(q)
+        kept = {}
+        for d, s in scores.items():
+            record = json.loads(self.searcher.stored_fields(d)["record"])
+            if together(record, q.needles, q.unit, q.fields):
+                kept[d] = s
+        return kept
+
     def _and_not(self, q) -> dict[int, float]:
         a = self.scores(q.a)
         if not a:
@@ -243,6 +257,7 @@ class Scorer:
     _HANDLERS = {
         Q.Term: _term,
         Chain: _chain,
+        Near: _near,
         Q.Or: _or,
         Q.And: _and,
         Q.AndNot: _and_not,

@@ -15,6 +15,7 @@ from pathlib import Path
 from whoosh import query as Q
 
 from indexer import analysis
+from indexer.analysis import query_words
 from indexer.schema import KIND_ORDER, KIND_PRIOR, LIST_FIELDS, RESULT_FIELDS, SORTS
 from search_app.settings import setting
 
@@ -23,6 +24,7 @@ from .errors import IndexUnavailable, QueryError
 from .facets import facet_counts, month_histogram
 from .filters import allowed_by_dates, normalize_filters, selections
 from .generations import Generation, Lease, LiveIndex
+from .known_items import sentence_bonuses, title_bonuses
 from .query import Plan, parse_query
 
 
@@ -108,24 +110,43 @@ class Searcher:
             matched, chosen, selected_values, dated, hits = self._hits(gen, plan, flt)
             facets = facet_counts(gen, matched, chosen, selected_values, dated)
             histogram = month_histogram(gen, matched, chosen, flt)
+            # Too few documents hold every part of the query: those holding most parts
+            # follow them, counted apart (never in total, facets or exports).
+            # (Sorted by date, a list is not interrupted by partial matches unless it is empty.)
+            # (A pasted title found is the document looked for: no partial list after it.)
+            wanted = len(hits) < setting("partial_below") if sort == "relevance" else not hits
+            wanted = wanted and not (plan.title_probe is not None and hits)
+            partial = self._partial(gen, plan, matched, chosen, dated, sort) if plan.units and wanted else []
             start = (page - 1) * per_page
             ordered = self._order(gen, plan, hits, sort, start + per_page)[start:start + per_page]
             results = self._results(gen, plan, ordered)
+            if len(ordered) < per_page and partial:
+                first = max(0, start - len(hits))
+                results += self._results(gen, plan, partial[first:first + per_page - len(ordered)])
+            suggestions = self._suggestions(gen, plan, flt, len(hits)) \
+                if len(hits) < setting("suggest_below") and plan.match is not None else []
         explanation = dict(plan.explanation)
         explanation["filters"] = flt
         explanation["sort"] = sort
+        if partial:
+            explanation["relaxed"] = explanation["relaxed"] + [
+                {"kind": "partial", "parts": [u.label for u in plan.units], "partial_total": len(partial)}]
+            explanation["summary"] += (f"。同时包含全部检索词的文件{'只有 ' + str(len(hits)) + ' 件' if hits else '没有'}，"
+                                       f"其后列出只包含部分检索词的 {len(partial)} 件（注明缺少的词）")
         return {
             "query": plan.text,
             "total": len(hits),
+            "partial_total": len(partial),
             "page": page,
             "per_page": per_page,
-            "pages": max(1, -(-len(hits) // per_page)),
+            "pages": max(1, -(-(len(hits) + len(partial)) // per_page)),
             "sort": sort,
             "took_ms": round((time.perf_counter() - started) * 1000, 1),
             "explanation": explanation,
             "results": results,
             "facets": facets,
             "histogram": histogram,
+            "suggestions": suggestions,
         }
 
     def iter_results(self, query: str = "", filters: dict | None = None, sort: str = "relevance"):
@@ -156,6 +177,65 @@ class Searcher:
             return gen.all_docs
         return self._scored(gen, plan).keys()
 
+    def _partial(self, gen: Generation, plan: Plan, matched, chosen, dated, sort: str):
+        """[(docnum, score, missing labels)] of the documents holding some but not all
+        parts of the query (plan.units), allowed by the filters and the exclusions:
+        those holding the most parts first (at least half of them where any document
+        does), then by relevance or date."""
+        key = ("partial", plan.text)
+        parts = gen.scored_cache.get(key)
+        if parts is None:
+            held: dict[int, list[int]] = {}
+            score: dict[int, float] = {}
+            kinds = gen.of_doc["kind"]
+            for i, unit in enumerate(plan.units):
+                for docnum, s in gen.scorer.score_all(unit.query).items():
+                    held.setdefault(docnum, []).append(i)
+                    prior = KIND_PRIOR.get((kinds.get(docnum) or ("",))[0], 1.0)
+                    score[docnum] = score.get(docnum, 0.0) + s * prior
+            excluded = set(gen.scorer.score_all(plan.exclusion)) if plan.exclusion is not None else set()
+            parts = gen.scored_cache[key] = (held, score, excluded)
+        held, score, excluded = parts
+        candidates = [d for d in held if d in gen.all_docs and d not in matched and d not in excluded
+                      and all(d in docs for docs in chosen.values()) and (dated is None or d in dated)]
+        if not candidates:
+            return []
+        enough = min(max(len(held[d]) for d in candidates), max(1, -(-len(plan.units) // 2)))
+        kept = [d for d in candidates if len(held[d]) >= enough]
+        if sort == "relevance":
+            kept.sort(key=lambda d: (-len(held[d]), -score[d], d))
+        else:
+            dates = gen.dates["publish_date"]
+            kept.sort(key=lambda d: (-len(held[d]), d not in dates,
+                                     _date_key(dates.get(d, ""), sort == "newest"), d))
+        labels = [u.label for u in plan.units]
+        return [(d, score[d] if sort == "relevance" else None,
+                 [labels[i] for i in range(len(labels)) if i not in held[d]]) for d in kept]
+
+    def _suggestions(self, gen: Generation, plan: Plan, flt: dict, found: int) -> list[dict]:
+        """For a query that finds nothing or next to nothing: the query with one
+        misspelt word replaced by a word of the index that sounds the same or differs
+        by one character (冷连物流 → 冷链物流), each with the number of documents it
+        finds, where that is more than twice as many."""
+        out: dict[str, dict] = {}
+        for term in plan.explanation["terms"]:
+            typed = term["text"]
+            if term.get("negated") or term.get("doc_number") or term.get("mode") == "exact" and '"' in typed \
+                    or not any("\u3400" <= ch <= "\u9fff" for ch in typed):
+                continue
+            for entry in gen.suggester().suggest_query(query_words(typed))[:2]:
+                if entry["word"] not in typed:
+                    continue
+                for word in entry["suggestions"][:2]:
+                    query = plan.text.replace(typed, typed.replace(entry["word"], word, 1), 1)
+                    if query == plan.text or query in out:
+                        continue
+                    total = len(self._hits(gen, parse_query(query), flt)[-1])
+                    if total > 2 * found:
+                        out[query] = {"query": query, "word": entry["word"], "suggestion": word,
+                                      "total": total}
+        return sorted(out.values(), key=lambda s: -s["total"])[:setting("suggestions")]
+
     def _scored(self, gen: Generation, plan: Plan) -> dict[int, float]:
         """Every matching document with its relevance score, from one scored pass over
         the whole match (the ranked query matches exactly what the match query does;
@@ -164,8 +244,17 @@ class Searcher:
         cached = gen.scored_cache.get(plan.text)
         if cached is None:
             kinds = gen.of_doc["kind"]
+            scores = gen.scorer.score_all(plan.ranked)
+            if plan.title_probe is not None:
+                for docnum, bonus in title_bonuses(gen.scorer, plan.title_probe).items():
+                    scores[docnum] = scores.get(docnum, 0.0) + bonus
+            if plan.runs:
+                live = {d: s for d, s in scores.items() if d in gen.all_docs}
+                for docnum, bonus in sentence_bonuses(gen.searcher, plan.runs, live,
+                                                      setting("sentence_rerank")).items():
+                    scores[docnum] += bonus
             cached = {docnum: score * KIND_PRIOR.get((kinds.get(docnum) or ("",))[0], 1.0)
-                      for docnum, score in gen.scorer.score_all(plan.ranked).items()
+                      for docnum, score in scores.items()
                       if docnum in gen.all_docs}
             gen.scored_cache[plan.text] = cached
             while len(gen.scored_cache) > setting("score_cache_size"):
@@ -196,11 +285,16 @@ class Searcher:
     # ----------------------------------------------------------------- results
 
     def _results(self, gen: Generation, plan: Plan, ordered) -> list[dict]:
+        """Result dicts of (docnum, score) pairs, or (docnum, score, missing) for partial
+        matches, which say so (`match`, `missing`)."""
         results = []
-        for docnum, score in ordered:
+        for docnum, score, *missing in ordered:
             record = gen.record(docnum)
             result = result_fields(record)
             result["score"] = None if score is None else round(score, 4)
+            result["match"] = "partial" if missing else "full"
+            if missing:
+                result["missing"] = missing[0]
             title = record.get("title") or ""
             spans = highlight.merge_spans(highlight.text_spans(title, plan.highlights, "title"))
             result["title_spans"] = [list(s) for s in spans]
@@ -293,6 +387,11 @@ def _locked(gen: Generation, check_resources: bool):
         raise IndexUnavailable(gen.mismatch)
     with gen.lock:
         yield gen
+
+
+def _date_key(date: str, newest: bool) -> str:
+    """A sort key putting later dates first when `newest` (ISO dates, digits only)."""
+    return "".join(chr(ord("9") - ord(c) + ord("0")) if c.isdigit() else c for c in date) if newest else date
 
 
 def _kind_rank(kind: str) -> int:

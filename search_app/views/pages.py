@@ -74,6 +74,10 @@ def search():
     context = {
         "params": params,
         "result": result,
+        "full_results": [r for r in result["results"] if r.get("match") != "partial"],
+        "partial_results": [r for r in result["results"] if r.get("match") == "partial"],
+        "suggestions": [{**s, "url": search_url(params.replace(q=s["query"], page=1).query_string())}
+                        for s in result.get("suggestions") or []],
         "facets": facet_views(result, params),
         "histogram": histogram_view(result, params),
         "chips": params.chips(),
@@ -89,7 +93,7 @@ def search():
         "jsonl_url": url_for("exports.export_jsonl") + _qs(params.query_string(paging=False)),
         "feed_url": url_for("exports.feed") + _qs(params.replace(sort=None).query_string(paging=False)),
         "alternatives": [] if result["total"] else alternatives(searcher, params),
-        "past_end": bool(result["total"]) and not result["results"],
+        "past_end": bool(result["total"] + result["partial_total"]) and not result["results"],
     }
     return render_template("search.html", **context)
 
@@ -247,7 +251,8 @@ def histogram_view(result: dict, params: SearchParams) -> dict | None:
 
 
 def pagination(result: dict, params: SearchParams) -> dict | None:
-    total = min(result["total"], MAX_RESULT_WINDOW)
+    # Partial matches continue the list past the full ones, on the same pages.
+    total = min(result["total"] + result.get("partial_total", 0), MAX_RESULT_WINDOW)
     last = max((total + params.per_page - 1) // params.per_page, 1)
     if last <= 1:
         return None

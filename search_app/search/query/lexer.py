@@ -11,7 +11,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from indexer.schema import FIELD_PREFIXES
-from indexer.doc_numbers import QUERY_DOC_NUMBER_RE
+from indexer.doc_numbers import QUERY_DOC_NUMBER_RE, find_query_doc_numbers
 from search_app.settings import setting
 
 _QUOTE = '"'
@@ -19,6 +19,9 @@ _FIELD_RE = re.compile(
     "(" + "|".join(sorted((re.escape(k) for k in FIELD_PREFIXES), key=len, reverse=True)) + r")[:]",
     re.IGNORECASE,
 )
+# 同句( … ) and 同段( … ): the words inside in one sentence / one paragraph.
+_NEAR_RE = re.compile(r"(同句|同段)\s*\(")
+NEAR_UNITS = {"同句": "sentence", "同段": "paragraph"}
 # Dashes a pasted text carries: characters of the text, never the exclusion operator.
 TEXT_DASHES = frozenset("‐‑‒–—―﹣")
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -26,8 +29,12 @@ CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 @dataclass
 class Lexeme:
-    kind: str  # WORD PHRASE DOCNUM LPAREN RPAREN OR NOT FIELD
+    kind: str  # WORD PHRASE DOCNUM LPAREN RPAREN NEAR OR NOT FIELD
     text: str = ""
+    # DOCNUM written loosely (国发2021年4号): the keys its agency may stand for, and
+    # whether it could also be plain words (no brackets around the year).
+    keys: tuple[str, ...] = ()
+    maybe_words: str = ""
 
 
 def clean_query(raw: str, notes: list[str]) -> str:
@@ -47,6 +54,7 @@ def lex(text: str, notes: list[str]) -> list[Lexeme]:
     out: list[Lexeme] = []
     i, n = 0, len(text)
     quote_dropped = False
+    loose = {hit.start: hit for hit in find_query_doc_numbers(text)}
     while i < n:
         ch = text[i]
         if ch.isspace():
@@ -61,6 +69,11 @@ def lex(text: str, notes: list[str]) -> list[Lexeme]:
             out.append(Lexeme("PHRASE", text[i + 1:end]))
             i = end + 1
             continue
+        m = _NEAR_RE.match(text, i)
+        if m:
+            out.append(Lexeme("NEAR", NEAR_UNITS[m.group(1)]))
+            i = m.end()
+            continue
         if ch == "(":
             out.append(Lexeme("LPAREN"))
             i += 1
@@ -69,10 +82,18 @@ def lex(text: str, notes: list[str]) -> list[Lexeme]:
             out.append(Lexeme("RPAREN"))
             i += 1
             continue
+        word_start = i == 0 or not ("\u3400" <= text[i - 1] <= "\u9fff")
         m = QUERY_DOC_NUMBER_RE.match(text, i)
-        if m and (i == 0 or not ("\u3400" <= text[i - 1] <= "\u9fff")):
+        if m and word_start:
             out.append(Lexeme("DOCNUM", re.sub(r"\s+", "", m.group(0))))
             i = m.end()
+            continue
+        hit = loose.get(i)
+        if hit is not None and word_start:
+            keys = tuple(dict.fromkeys(key for _agency, key in hit.agency_candidates)) or (hit.key,)
+            out.append(Lexeme("DOCNUM", hit.key, keys=keys,
+                              maybe_words="" if hit.bracketed else text[hit.start:hit.end]))
+            i = hit.end
             continue
         m = _FIELD_RE.match(text, i)
         if m:

@@ -21,12 +21,15 @@ class Term:
     quoted: bool = False
     doc_number: bool = False
     fields: tuple[str, ...] | None = None  # None: inherited / default
+    doc_keys: tuple[str, ...] = ()  # a loosely written 文号: every key it may stand for
+    maybe_words: str = ""  # … and the text as typed, when it may be plain words after all
 
 
 @dataclass
 class Node:
-    op: str  # "and" | "or" | "not"
+    op: str  # "and" | "or" | "not" | "near" (children: Terms, all in one `unit`)
     children: list
+    unit: str | None = None  # near: "sentence" | "paragraph"
 
 
 
@@ -130,6 +133,8 @@ class Parser:
             if inner is not None and fields:
                 inner = with_fields(inner, fields)
             return inner
+        if tok.kind == "NEAR":
+            return self.parse_near(depth, fields, tok.text)
         if tok.kind in ("WORD", "PHRASE", "DOCNUM"):
             if not squash(tok.text):
                 if tok.kind == "PHRASE":
@@ -140,8 +145,32 @@ class Parser:
                 self._note(f"检索词过多，只使用了前 {self.max_terms} 个")
                 return None
             return Term(tok.text, quoted=tok.kind == "PHRASE", doc_number=tok.kind == "DOCNUM",
-                        fields=fields)
+                        fields=fields, doc_keys=tok.keys, maybe_words=tok.maybe_words)
         return None
+
+
+    def parse_near(self, depth: int, fields, unit: str):
+        """同句( … ) / 同段( … ): two or more plain terms inside; anything else is read as
+        the plain query it contains, with a note."""
+        name = "同句" if unit == "sentence" else "同段"
+        inner = self.parse_or(depth + 1)
+        if (close := self.peek()) is not None and close.kind == "RPAREN":
+            self.i += 1
+        else:
+            self._note(f"“{name}(”缺少右括号，已自动补全")
+        if inner is None:
+            self._note(f"“{name}()”中没有检索词，已忽略")
+            return None
+        if fields:
+            inner = with_fields(inner, fields)
+        terms = top_level_terms(inner)
+        if terms is None:
+            self._note(f"“{name}()”中只能写检索词（不能用 OR、排除或括号），已按普通检索处理")
+            return inner
+        if len(terms) < 2:
+            self._note(f"“{name}()”需要至少两个检索词，已按普通检索处理")
+            return inner
+        return Node("near", terms, unit)
 
 
 def with_fields(node, fields):

@@ -1,0 +1,49 @@
+"""Rank bonuses decided beyond the query algebra: how much each title looks like a
+pasted title (query.titles), turned into a rank above every ordinary match, with the
+body typed in front breaking ties; and, for a run of words typed, its words found in
+one sentence of a document that does not hold the run as typed."""
+from __future__ import annotations
+
+import json
+
+from .query.compiler import TIER_RUN
+from .query.near import PROSE_FIELDS, Needle, together
+from .query.titles import LIKENESS_THRESHOLD, TitleProbe
+
+# Above a document whose title holds every query word (1e5), below one whose title
+# holds the query whole (1e7): a title that holds the query whole is the surer sign.
+TIER_TITLE_LIKE = 1e6
+# Between documents of the same title, the one issued by the body typed.
+TIER_ISSUER = 1e4
+
+
+def title_bonuses(scorer, probe: TitleProbe) -> dict[int, float]:
+    """{docnum: bonus} for the documents whose title holds at least LIKENESS_THRESHOLD
+    of some reading's character pairs."""
+    likeness: dict[int, float] = {}
+    for query, pairs in probe.likeness_queries():
+        for docnum, held in scorer.score_all(query).items():
+            share = held / pairs
+            if share >= LIKENESS_THRESHOLD and share > likeness.get(docnum, 0.0):
+                likeness[docnum] = share
+    if not likeness:
+        return {}
+    issuer = probe.issuer_query()
+    shared = scorer.score_all(issuer) if issuer is not None else {}
+    words = max(len(probe.issuer_words), 1)
+    return {d: TIER_TITLE_LIKE * share + TIER_ISSUER * shared.get(d, 0.0) / words
+            for d, share in likeness.items()}
+
+
+def sentence_bonuses(searcher, runs: tuple[Needle, ...], scores: dict[int, float], depth: int) -> dict[int, float]:
+    """{docnum: bonus} for the best `depth` documents (a stored record is read for each):
+    half a run's tier for each run a document holds not as typed but with its words in
+    one sentence, so that such documents rank between the contiguous and the scattered."""
+    bonuses: dict[int, float] = {}
+    for docnum in sorted(scores, key=lambda d: (-scores[d], d))[:depth]:
+        record = json.loads(searcher.stored_fields(docnum)["record"])
+        for run in runs:
+            as_typed = any(run.found_in(record.get(name) or "") for name in PROSE_FIELDS)
+            if not as_typed and together(record, (Needle((), run.words),), "sentence", PROSE_FIELDS):
+                bonuses[docnum] = bonuses.get(docnum, 0.0) + TIER_RUN / 2
+    return bonuses
