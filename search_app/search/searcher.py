@@ -220,8 +220,7 @@ class Searcher:
         out: dict[str, dict] = {}
         for term in plan.explanation["terms"]:
             typed = term["text"]
-            if term.get("negated") or term.get("doc_number") or term.get("mode") == "exact" and '"' in typed \
-                    or not any("\u3400" <= ch <= "\u9fff" for ch in typed):
+            if term.get("negated") or term.get("doc_number") or not any("\u3400" <= ch <= "\u9fff" for ch in typed):
                 continue
             for entry in gen.suggester().suggest_query(query_words(typed))[:2]:
                 if entry["word"] not in typed:
@@ -246,7 +245,7 @@ class Searcher:
             kinds = gen.of_doc["kind"]
             scores = gen.scorer.score_all(plan.ranked)
             if plan.title_probe is not None:
-                for docnum, bonus in title_bonuses(gen.scorer, plan.title_probe).items():
+                for docnum, bonus in title_bonuses(gen.scorer, plan.title_probe, scores).items():
                     scores[docnum] = scores.get(docnum, 0.0) + bonus
             if plan.runs:
                 live = {d: s for d, s in scores.items() if d in gen.all_docs}

@@ -111,7 +111,7 @@ def parse_query(text: str) -> Plan:
     if match is not None and tiers:
         ranked = Q.AndMaybe(ranked, tiers[0] if len(tiers) == 1 else Q.Or(tiers))
     probe = None
-    if top and all(t.fields is None and not t.quoted and not t.doc_number for t in top):
+    if plain_words(tree):
         probe = probe_title(folded)
         if probe is not None and probe.stripped:
             relaxed.append({"kind": "title", "stripped": list(probe.stripped)})
@@ -140,6 +140,16 @@ def split_fillers(tree):
     if not fillers or not any(isinstance(c, Term) or c.op != "not" for c in rest):
         return tree, []
     return (rest[0] if len(rest) == 1 else Node("and", rest)), fillers
+
+
+def plain_words(node) -> bool:
+    """Whether a query is words only, perhaps in parentheses (a title's （2021—2030年）):
+    no OR, exclusion, field, quotes, 文号 or 同句, so it may be a pasted title."""
+    if node is None:
+        return False
+    if isinstance(node, Term):
+        return node.fields is None and not node.quoted and not node.doc_number
+    return node.op == "and" and all(plain_words(c) for c in node.children)
 
 
 def has_near(node) -> bool:
