@@ -41,6 +41,15 @@ _INNER = re.compile(r"《([^《》]{4,})》")
 _LETTERS = re.compile(r"[0-9a-z\u3400-\u9fff]+")
 
 
+def pairs_of(text: str) -> tuple[str, ...]:
+    """The distinct character pairs inside each run of letters and digits of `text`."""
+    out: dict[str, None] = {}
+    for run in _LETTERS.findall(squash(text)):
+        for i in range(len(run) - 1):
+            out[run[i:i + 2]] = None
+    return tuple(out)
+
+
 @dataclass(frozen=True)
 class TitleProbe:
     """The readings of a query that may be a pasted title, and the body typed with it."""
@@ -62,15 +71,6 @@ class TitleProbe:
             return None
         return Q.Or([Q.ConstantScoreQuery(Q.Or([Q.Term("bodies", w), Q.Term("place", w)]), 1.0)
                      for w in self.issuer_words])
-
-
-def pairs_of(text: str) -> tuple[str, ...]:
-    """The distinct character pairs inside each run of letters and digits of `text`."""
-    out: dict[str, None] = {}
-    for run in _LETTERS.findall(squash(text)):
-        for i in range(len(run) - 1):
-            out[run[i:i + 2]] = None
-    return tuple(out)
 
 
 def probe_title(text: str) -> TitleProbe | None:
