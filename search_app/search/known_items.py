@@ -18,19 +18,23 @@ TIER_ISSUER = 1e4
 # Share of the query's own pairs (nothing taken off) a title must hold to make a
 # document the query does not otherwise match a hit.
 AS_TYPED_THRESHOLD = 0.95
+# … when the query is one run of text: a character dropped or mistyped in a pasted title
+# costs a pair or two, a word typed beside it is a term of its own.
+AS_TYPED_ONE_RUN = 0.85
 
 
 def title_bonuses(scorer, probe: TitleProbe, matched) -> dict[int, float]:
     """{docnum: bonus} for the documents whose title holds at least LIKENESS_THRESHOLD
     of some reading's character pairs. A document the query does not match otherwise
     becomes a hit only by a reading with the typed extras taken off (the body in front,
-    a mark), or by the query as typed nearly whole (a word dropped or misspelt): a
+    a mark), or by the query as typed nearly whole (a character dropped or mistyped): a
     title lacking a word typed beside it (关于科学绿化的实施意见 江西) is no known item."""
     likeness: dict[int, float] = {}
     for reading, (query, pairs) in enumerate(probe.likeness_queries()):
         for docnum, held in scorer.score_all(query).items():
             share = held / pairs
-            if docnum not in matched and reading == 0 and share < AS_TYPED_THRESHOLD:
+            if docnum not in matched and reading == 0 and share < (
+                    AS_TYPED_ONE_RUN if probe.one_run else AS_TYPED_THRESHOLD):
                 continue
             if share >= LIKENESS_THRESHOLD and share > likeness.get(docnum, 0.0):
                 likeness[docnum] = share

@@ -56,6 +56,7 @@ class TitleProbe:
     readings: tuple[tuple[str, ...], ...]  # each reading's distinct character pairs
     issuer_words: tuple[str, ...] = ()
     stripped: tuple[str, ...] = field(default=())  # what was taken off, for the explanation
+    one_run: bool = False  # typed as one run of text, no spaces
 
     def likeness_queries(self) -> list[tuple[object, int]]:
         """(query scoring each title by the number of the reading's pairs it holds,
@@ -100,7 +101,8 @@ def probe_title(text: str) -> TitleProbe | None:
     pairs = [p for p in dict.fromkeys(pairs_of(r) for r in readings) if len(p) >= MIN_READING_PAIRS]
     if not pairs:
         return None
-    return TitleProbe(tuple(pairs), _issuer_words(issuer), tuple(s for s in stripped if s.strip()))
+    return TitleProbe(tuple(pairs), _issuer_words(issuer), tuple(s for s in stripped if s.strip()),
+                      one_run=not any(ch.isspace() for ch in text.strip()))
 
 
 def _issuer_words(issuer: str) -> tuple[str, ...]:
