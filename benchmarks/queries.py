@@ -90,6 +90,7 @@ def run(args: dict) -> dict:
     else:
         with stats.clock() as opening:
             searcher = Searcher(args["index_root"])
+            searcher.warm()  # as the server does before it forks
         q0 = queries["single"][0]
         with stats.clock() as first:
             searcher.search(q0["q"], q0["filters"], q0["sort"], q0["page"], 20)

@@ -56,6 +56,7 @@ def build_app(index_dir: str):
     status = searcher.status()
     if not status.get("available"):
         raise ServerError(status.get("error") or f"索引目录 {index_dir} 中没有可用的索引")
+    searcher.warm()
     return create_app({"INDEX_DIR": index_dir, "SEARCHER": searcher})
 
 

@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import json
 
+from whoosh import query as Q
+
+from indexer.schema import NGRAM_SUFFIX
+
 from .query.compiler import TIER_RUN
 from .query.near import PROSE_FIELDS, Needle, together
 from .query.titles import LIKENESS_THRESHOLD, TitleProbe
@@ -21,6 +25,7 @@ AS_TYPED_THRESHOLD = 0.95
 # … when the query is one run of text: a character dropped or mistyped in a pasted title
 # costs a pair or two, a word typed beside it is a term of its own.
 AS_TYPED_ONE_RUN = 0.85
+TITLE_PAIRS = "title" + NGRAM_SUFFIX
 
 
 def title_bonuses(scorer, probe: TitleProbe, matched) -> dict[int, float]:
@@ -28,11 +33,19 @@ def title_bonuses(scorer, probe: TitleProbe, matched) -> dict[int, float]:
     of some reading's character pairs. A document the query does not match otherwise
     becomes a hit only by a reading with the typed extras taken off (the body in front,
     a mark), or by the query as typed nearly whole (a character dropped or mistyped): a
-    title lacking a word typed beside it (关于科学绿化的实施意见 江西) is no known item."""
+    title lacking a word typed beside it (关于科学绿化的实施意见 江西) is no known item.
+    Each pair's postings are read once for all the readings."""
+    readings = probe.readings
+    distinct = list(dict.fromkeys(p for r in readings for p in r))
+    holders = dict(zip(distinct, scorer.score_each([Q.Term(TITLE_PAIRS, p) for p in distinct])))
     likeness: dict[int, float] = {}
-    for reading, (query, pairs) in enumerate(probe.likeness_queries()):
-        for docnum, held in scorer.score_all(query).items():
-            share = held / pairs
+    for reading, pairs in enumerate(readings):
+        held: dict[int, int] = {}
+        for pair in pairs:
+            for docnum in holders[pair]:
+                held[docnum] = held.get(docnum, 0) + 1
+        for docnum, count in held.items():
+            share = count / len(pairs)
             if docnum not in matched and reading == 0 and share < (
                     AS_TYPED_ONE_RUN if probe.one_run else AS_TYPED_THRESHOLD):
                 continue

@@ -56,9 +56,14 @@ class Scorer:
         (the caller keeps live ones)."""
         # A query repeats its parts (the word typed inside its expansion's exclusion,
         # the title match inside the ranking tiers): each is scored once per call.
+        return self.score_each([q])[0]
+
+    def score_each(self, queries) -> list[dict[int, float]]:
+        """score_all of each query, in one pass: parts they share (a query's words
+        scored again alone, for partial matches) are scored once."""
         self._memo = {}
         try:
-            return self.scores(q)
+            return [self.scores(q) for q in queries]
         finally:
             self._memo = {}
 

@@ -26,6 +26,7 @@ from .filters import allowed_by_dates, normalize_filters, selections
 from .generations import Generation, Lease, LiveIndex
 from .known_items import sentence_bonuses, title_bonuses
 from .query import Plan, parse_query
+from .query.variants import warm_converters
 
 
 class Searcher:
@@ -41,6 +42,7 @@ class Searcher:
         self._live = _live or LiveIndex(index_root)
         self._pinned = _pinned
         analysis.init_jieba()
+        warm_converters()
 
     # ----------------------------------------------------------------- generations
 
@@ -54,6 +56,12 @@ class Searcher:
             return
         with self._live.lease() as lease:
             yield from _locked(lease.generation, check_resources)
+
+    def warm(self) -> None:
+        """Build now what the live generation otherwise builds on first use (the sound
+        table of its words for did-you-mean): a server does this before it forks."""
+        with self.generation(check_resources=False) as gen:
+            gen.suggester()
 
     def acquire(self) -> "Searcher":
         """A Searcher pinned to the live generation until its `release()`."""
@@ -123,8 +131,11 @@ class Searcher:
             if len(ordered) < per_page and partial:
                 first = max(0, start - len(hits))
                 results += self._results(gen, plan, partial[first:first + per_page - len(ordered)])
-            suggestions = self._suggestions(gen, plan, flt, len(hits)) \
-                if len(hits) < setting("suggest_below") and plan.match is not None else []
+            # A misspelt topic word may still find a few documents by its characters
+            # (新形城镇化); a title or a 文号 that finds few is what it is.
+            wanted = not hits or len(hits) < setting("suggest_below") and plan.title_probe is None \
+                and not plan.explanation["doc_numbers"]
+            suggestions = self._suggestions(gen, plan, flt, len(hits)) if wanted and plan.match is not None else []
         explanation = dict(plan.explanation)
         explanation["filters"] = flt
         explanation["sort"] = sort
@@ -182,20 +193,7 @@ class Searcher:
         parts of the query (plan.units), allowed by the filters and the exclusions:
         those holding the most parts first (at least half of them where any document
         does), then by relevance or date."""
-        key = ("partial", plan.text)
-        parts = gen.scored_cache.get(key)
-        if parts is None:
-            held: dict[int, list[int]] = {}
-            score: dict[int, float] = {}
-            kinds = gen.of_doc["kind"]
-            for i, unit in enumerate(plan.units):
-                for docnum, s in gen.scorer.score_all(unit.query).items():
-                    held.setdefault(docnum, []).append(i)
-                    prior = KIND_PRIOR.get((kinds.get(docnum) or ("",))[0], 1.0)
-                    score[docnum] = score.get(docnum, 0.0) + s * prior
-            excluded = set(gen.scorer.score_all(plan.exclusion)) if plan.exclusion is not None else set()
-            parts = gen.scored_cache[key] = (held, score, excluded)
-        held, score, excluded = parts
+        held, score, excluded = self._scored_with_parts(gen, plan)[1]
         candidates = [d for d in held if d in gen.all_docs and d not in matched and d not in excluded
                       and all(d in docs for docs in chosen.values()) and (dated is None or d in dated)]
         if not candidates:
@@ -218,6 +216,7 @@ class Searcher:
         by one character (冷连物流 → 冷链物流), each with the number of documents it
         finds, where that is more than twice as many."""
         out: dict[str, dict] = {}
+        tried = 0  # each candidate is a whole query to count: a few at most
         for term in plan.explanation["terms"]:
             typed = term["text"]
             if term.get("negated") or term.get("doc_number") or not any("\u3400" <= ch <= "\u9fff" for ch in typed):
@@ -227,34 +226,60 @@ class Searcher:
                     continue
                 for word in entry["suggestions"][:2]:
                     query = plan.text.replace(typed, typed.replace(entry["word"], word, 1), 1)
-                    if query == plan.text or query in out:
+                    if query == plan.text or query in out or tried >= setting("suggestions"):
                         continue
+                    tried += 1
                     total = len(self._hits(gen, parse_query(query), flt)[-1])
                     if total > 2 * found:
                         out[query] = {"query": query, "word": entry["word"], "suggestion": word,
                                       "total": total}
         return sorted(out.values(), key=lambda s: -s["total"])[:setting("suggestions")]
 
+    @staticmethod
+    def _parts_held(gen: Generation, plan: Plan, alone: list[dict[int, float]]):
+        """Which parts of the query each document holds, its score for them, and the
+        documents an exclusion removes: what _partial lists from."""
+        held: dict[int, list[int]] = {}
+        score: dict[int, float] = {}
+        kinds = gen.of_doc["kind"]
+        for i, scores in enumerate(alone[:len(plan.units)]):
+            for docnum, s in scores.items():
+                held.setdefault(docnum, []).append(i)
+                prior = KIND_PRIOR.get((kinds.get(docnum) or ("",))[0], 1.0)
+                score[docnum] = score.get(docnum, 0.0) + s * prior
+        excluded = set(alone[len(plan.units)]) if plan.exclusion is not None else set()
+        return held, score, excluded
+
     def _scored(self, gen: Generation, plan: Plan) -> dict[int, float]:
+        return self._scored_with_parts(gen, plan)[0]
+
+    def _scored_with_parts(self, gen: Generation, plan: Plan):
         """Every matching document with its relevance score, from one scored pass over
         the whole match (the ranked query matches exactly what the match query does;
-        its tiers only add score). Remembered per generation: paging, ticking facets,
-        changing the sort and exporting ask for the same query again."""
+        its tiers only add score), and what each document holds of the query's parts.
+        Remembered per generation: paging, ticking facets, changing the sort and
+        exporting ask for the same query again."""
         cached = gen.scored_cache.get(plan.text)
         if cached is None:
             kinds = gen.of_doc["kind"]
-            scores = gen.scorer.score_all(plan.ranked)
+            # The parts of the query alone (for partial matches) are mostly parts of the
+            # query itself: scored in the same pass, they cost little more.
+            parts = [u.query for u in plan.units] + ([plan.exclusion] if plan.exclusion is not None else [])
+            scores, *alone = gen.scorer.score_each([plan.ranked] + parts)
+            held = self._parts_held(gen, plan, alone)
             if plan.title_probe is not None:
                 for docnum, bonus in title_bonuses(gen.scorer, plan.title_probe, scores).items():
                     scores[docnum] = scores.get(docnum, 0.0) + bonus
-            if plan.runs:
+            # (A pasted title is ranked by its likeness to titles: reading texts for its
+            # words in one sentence would cost a query's time for nothing.)
+            if plan.runs and plan.title_probe is None:
                 live = {d: s for d, s in scores.items() if d in gen.all_docs}
                 for docnum, bonus in sentence_bonuses(gen.searcher, plan.runs, live,
                                                       setting("sentence_rerank")).items():
                     scores[docnum] += bonus
-            cached = {docnum: score * KIND_PRIOR.get((kinds.get(docnum) or ("",))[0], 1.0)
-                      for docnum, score in scores.items()
-                      if docnum in gen.all_docs}
+            cached = ({docnum: score * KIND_PRIOR.get((kinds.get(docnum) or ("",))[0], 1.0)
+                       for docnum, score in scores.items()
+                       if docnum in gen.all_docs}, held)
             gen.scored_cache[plan.text] = cached
             while len(gen.scored_cache) > setting("score_cache_size"):
                 gen.scored_cache.pop(next(iter(gen.scored_cache)))

@@ -20,6 +20,7 @@ from indexer.analysis import unfolded_pattern
 
 UNITS = {"sentence": "同句", "paragraph": "同段"}
 _SENTENCE_END = re.compile(r"[。！？!?\n]")
+_PARAGRAPH_END = re.compile(r"\n")
 # The fields whose text a reader reads in sentences.
 PROSE_FIELDS = ("title", "summary", "text")
 
@@ -44,15 +45,34 @@ def units_of(text: str, unit: str) -> list[str]:
 
 
 def together(record: dict, needles: tuple[Needle, ...], unit: str, fields: tuple[str, ...]) -> bool:
-    """Whether some sentence (paragraph) of the record's prose fields holds every needle."""
+    """Whether some sentence (paragraph) of the record's prose fields holds every needle.
+    Each word is looked for once in the whole text; its matches, in text order, fall
+    into one unit as long as no end of a unit lies between one and the next. A long
+    plan has hundreds of sentences: splitting it, or searching each sentence for each
+    word, costs far more than looking between the few matches."""
+    ends = _PARAGRAPH_END if unit == "paragraph" else _SENTENCE_END
+    words = sorted({w for n in needles for w in (*n.forms, *n.words)})
     for name in fields:
         text = record.get(name) or ""
         if not text:
             continue
-        for part in units_of(text, unit):
-            if all(n.found_in(part) for n in needles):
+        matches = sorted((m.start(), m.end(), w) for w in words for m in unfolded_pattern(w).finditer(text))
+        group: set[str] = set()
+        last_end = None
+        for start, end, word in matches:
+            if last_end is not None and ends.search(text, min(last_end, start), start):
+                group = set()
+            if ends.search(text, start, end):
+                continue  # a match across the end of a unit belongs to neither
+            group.add(word)
+            last_end = max(last_end or 0, end)
+            if all(_held(n, group) for n in needles):
                 return True
     return False
+
+
+def _held(needle: Needle, words: set[str]) -> bool:
+    return any(f in words for f in needle.forms) or bool(needle.words) and all(w in words for w in needle.words)
 
 
 class Near(Q.And):

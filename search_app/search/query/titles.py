@@ -22,7 +22,6 @@ from whoosh import query as Q
 
 from indexer.analysis import query_words, squash
 from indexer.normalize import canonical_body
-from indexer.schema import NGRAM_SUFFIX
 
 # A query shorter than this (in letters) is a topic, not a title.
 MIN_TITLE_CHARS = 10
@@ -57,13 +56,6 @@ class TitleProbe:
     issuer_words: tuple[str, ...] = ()
     stripped: tuple[str, ...] = field(default=())  # what was taken off, for the explanation
     one_run: bool = False  # typed as one run of text, no spaces
-
-    def likeness_queries(self) -> list[tuple[object, int]]:
-        """(query scoring each title by the number of the reading's pairs it holds,
-        number of pairs) per reading."""
-        fieldname = "title" + NGRAM_SUFFIX
-        return [(Q.Or([Q.ConstantScoreQuery(Q.Term(fieldname, pair), 1.0) for pair in pairs]), len(pairs))
-                for pairs in self.readings]
 
     def issuer_query(self):
         """Scores a document by the number of the typed body's words its bodies or
