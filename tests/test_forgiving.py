@@ -133,6 +133,23 @@ def test_no_dead_end_while_a_content_word_is_shared(full_searcher):
         assert result["results"], query
 
 
+@pytest.mark.parametrize("query, meant", [("冷链物流的政策有哪些？", "冷链物流 政策"),
+                                          ("专项债作资本金", "专项债 资本金")])
+def test_question_words_and_lone_characters_are_not_required(full_searcher, query, meant):
+    asked = full_searcher.search(query, per_page=100)
+    wanted = set(ids(full_searcher.search(meant, per_page=100), "full"))
+    # (a run's words may also be found as their parts: 冷链 … 物流 for 冷链物流)
+    assert wanted and set(ids(asked, "full")) >= wanted
+
+
+def test_one_word_left_of_a_run_is_no_dead_end(full_searcher, report_records):
+    holders = {r["id"] for r in report_records if "闭合" in squash(r.get("text") or "")}
+    assert holders
+    result = full_searcher.search("未闭合", per_page=100)
+    assert result["total"] == 0 and set(ids(result, "partial")) >= holders
+    assert all(r["missing"] == ["未闭合"] for r in result["results"])
+
+
 def test_filler_words_rank_but_are_not_required(full_searcher):
     with_filler = full_searcher.search("绿色发展 工业 文件", per_page=100)
     without = full_searcher.search("绿色发展 工业", per_page=100)

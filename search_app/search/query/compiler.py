@@ -131,7 +131,10 @@ def content_words(text: str) -> list[str]:
         out.append(word)
     if loose:
         out.append(loose)
-    return out
+    # A lone character between words (专项债作资本金, 冷链物流的政策有哪些) is a function word
+    # or a verb: when the run falls back to its words, they are the other words.
+    words = [w for w in out if not (len(w) == 1 and "\u3400" <= w <= "\u9fff")]
+    return words if words else out
 
 
 def _compile_word(text: str, fields, weight: float = 1.0, highlights=None, fallback: bool = True):
@@ -295,6 +298,10 @@ def partial_units(tree, fields) -> tuple[list[tuple[str, object]], object | None
         # every unit is a full match, never a partial one.
         for word in dict.fromkeys(words):
             units.append((word, _words_query([word], tuple(term.fields or fields), loosely=True)))
+        if len(units) == 1 and words[0] != squash(term.text):
+            # One word left of a longer run (未闭合 → 闭合): the documents holding that
+            # word lack the run as typed.
+            units.insert(0, (term.text, exact_query(squash(term.text), tuple(term.fields or fields))))
     if len(units) < 2:
         return [], None
     excluded = [q for q in (compile_node(n, fields, scratch, [], []) for n in negatives) if q is not None]
