@@ -538,7 +538,7 @@ def build(data_dir, index_root, *, full: bool = False, force: bool = False, keep
     index_root = Path(index_root)
     index_root.mkdir(parents=True, exist_ok=True)
     generations_dir(index_root).mkdir(exist_ok=True)
-    if if_missing and live_generation(index_root) is not None:
+    if if_missing and _searchable(live_generation(index_root)):
         live = live_build_id(index_root)
         return BuildResult("unchanged", f"index already built (generation {live}); nothing to do", live=live)
     try:
@@ -548,6 +548,18 @@ def build(data_dir, index_root, *, full: bool = False, force: bool = False, keep
     with lock:
         _pause_point("lock")
         return _Build(data_dir, index_root, full, force, keep, max_drop, progress).run()
+
+
+def _searchable(generation: Path | None) -> bool:
+    """Whether a live generation can be searched by this code: one built with other
+    analysis resources (an upgrade changed a dictionary or a table) is refused by every
+    search, so --if-missing builds anew rather than leave the site answering 503."""
+    if generation is None:
+        return False
+    from indexer import analysis
+    from indexer.indexing import read_stamp
+
+    return (read_stamp(generation) or {}).get("resources_version") == analysis.resources_version()
 
 
 class _Build:

@@ -208,6 +208,29 @@ def test_if_missing_builds_only_once(tmp_path):
     assert B.live_build_id(root) == live and B.list_generations(root) == [live]
 
 
+def test_if_missing_rebuilds_an_index_of_other_analysis_resources(tmp_path):
+    """After an upgrade that changed a dictionary, `make run` (build --if-missing) must
+    not leave a live index that every search refuses."""
+    from indexer.indexing import read_stamp
+
+    data = make_data_dir(tmp_path, {REPORT_A: report_slice(central=(2,), local=())})
+    root = tmp_path / "index"
+    assert policy_search("build", "--if-missing", "--data-dir", data, "--index-dir", root).returncode == 0
+    old = B.live_build_id(root)
+    # What an index built before a dictionary changed carries: another version in its
+    # stamp and in its manifest.
+    live_dir = B.live_generation(root)
+    stamp = read_stamp(live_dir)
+    (live_dir / "analysis.json").write_text(json.dumps({**stamp, "resources_version": "older"}), encoding="utf-8")
+    manifest = B.read_manifest(live_dir)
+    manifest["resources"]["analysis"] = "older"
+    (live_dir / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    again = policy_search("build", "--if-missing", "--data-dir", data, "--index-dir", root)
+    assert again.returncode == 0 and "already built" not in again.stdout
+    assert B.live_build_id(root) != old
+    assert read_stamp(B.live_generation(root))["resources_version"] == stamp["resources_version"]
+
+
 # --------------------------------------------------------------------------- incremental builds
 
 def test_incremental_add_change_and_remove(site):

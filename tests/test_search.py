@@ -3,6 +3,10 @@ ranking, filters and facets, snippets, generations and the CLI.
 
 Expectations are computed from the records themselves (the parser's output),
 never from the index: "contains" below is the definition of an exact match.
+
+Over 500 lines on purpose: one module holds the helpers every search test shares
+(`contains`, `having`, `hits`, the graded JUDGMENTS) that tests/test_scoring.py and
+tests/test_forgiving.py import; its sections follow the search core's modules.
 """
 from __future__ import annotations
 

@@ -19,6 +19,7 @@ from indexer.lineage import with_derived
 from indexer.schema import FACETS, FILTER_FIELDS
 
 from .errors import IndexUnavailable
+from .postings import stored_record
 from .scoring import WEIGHTING, Scorer
 from .suggest import Suggester
 
@@ -103,7 +104,7 @@ class Generation:
             return True
 
     def record(self, docnum: int) -> dict:
-        record = json.loads(self.searcher.stored_fields(docnum)["record"])
+        record = stored_record(self.searcher, docnum)
         return record if self.derived is None else with_derived(record, self.derived)
 
     def suggester(self) -> Suggester:

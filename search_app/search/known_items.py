@@ -4,12 +4,11 @@ body typed in front breaking ties; and, for a run of words typed, its words foun
 one sentence of a document that does not hold the run as typed."""
 from __future__ import annotations
 
-import json
-
 from whoosh import query as Q
 
 from indexer.schema import NGRAM_SUFFIX
 
+from .postings import stored_record
 from .query.compiler import TIER_RUN
 from .query.near import PROSE_FIELDS, Needle, together
 from .query.titles import LIKENESS_THRESHOLD, TitleProbe
@@ -66,7 +65,7 @@ def sentence_bonuses(searcher, runs: tuple[Needle, ...], scores: dict[int, float
     one sentence, so that such documents rank between the contiguous and the scattered."""
     bonuses: dict[int, float] = {}
     for docnum in sorted(scores, key=lambda d: (-scores[d], d))[:depth]:
-        record = json.loads(searcher.stored_fields(docnum)["record"])
+        record = stored_record(searcher, docnum)
         for run in runs:
             as_typed = any(run.found_in(record.get(name) or "") for name in PROSE_FIELDS)
             if not as_typed and together(record, (Needle((), run.words),), "sentence", PROSE_FIELDS):

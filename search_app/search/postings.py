@@ -1,5 +1,5 @@
-"""Reading an index's postings and field lengths a block at a time: the one module
-that knows Whoosh's internals.
+"""Reading an index: a document's stored record, and postings and field lengths a
+block at a time (the one module that knows Whoosh's internals).
 
 The one-pass scorer needs each term's postings as plain lists and each document's
 field length as one list per segment. Whoosh's public API yields them one posting
@@ -10,6 +10,7 @@ slow path that gives the same answer (tests/test_scoring.py runs both).
 """
 from __future__ import annotations
 
+import json
 from bisect import bisect_left
 from itertools import accumulate
 from pickle import loads
@@ -133,3 +134,8 @@ def segment_lengths(searcher, fieldname: str, fast: bool = True) -> list[int]:
         lengths.extend([0] * (count - len(lengths)))
         return lengths
     return [reader.doc_field_length(d, fieldname, 0) or 0 for d in range(count)]
+
+
+def stored_record(searcher, docnum: int) -> dict:
+    """The record a document was indexed from (its `record` stored field)."""
+    return json.loads(searcher.stored_fields(docnum)["record"])

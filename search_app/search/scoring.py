@@ -14,13 +14,11 @@ and boosts. Every query the compiler emits is scored here; any other type raises
 """
 from __future__ import annotations
 
-import json
-
 from whoosh import query as Q
 from whoosh import scoring
 from whoosh.scoring import BM25FScorer, WeightScorer
 
-from .postings import Postings, read_postings, segment_lengths
+from .postings import Postings, read_postings, segment_lengths, stored_record
 from .query.chain import Chain
 from .query.near import Near, together
 
@@ -229,8 +227,7 @@ class Scorer:
         scores = self._and(q)
         kept = {}
         for d, s in scores.items():
-            record = json.loads(self.searcher.stored_fields(d)["record"])
-            if together(record, q.needles, q.unit, q.fields):
+            if together(stored_record(self.searcher, d), q.needles, q.unit, q.fields):
                 kept[d] = s
         return kept
 

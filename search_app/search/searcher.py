@@ -122,9 +122,9 @@ class Searcher:
             # follow them, counted apart (never in total, facets or exports).
             # (Sorted by date, a list is not interrupted by partial matches unless it is empty.)
             # (A pasted title found is the document looked for: no partial list after it.)
-            wanted = len(hits) < setting("partial_below") if sort == "relevance" else not hits
-            wanted = wanted and not (plan.title_probe is not None and hits)
-            partial = self._partial(gen, plan, matched, chosen, dated, sort) if plan.units and wanted else []
+            few = len(hits) < setting("partial_below") if sort == "relevance" else not hits
+            list_partial = plan.units and few and not (plan.title_probe is not None and hits)
+            partial = self._partial(gen, plan, matched, chosen, dated, sort) if list_partial else []
             start = (page - 1) * per_page
             ordered = self._order(gen, plan, hits, sort, start + per_page)[start:start + per_page]
             results = self._results(gen, plan, ordered)
@@ -133,9 +133,9 @@ class Searcher:
                 results += self._results(gen, plan, partial[first:first + per_page - len(ordered)])
             # A misspelt topic word may still find a few documents by its characters
             # (新形城镇化); a title or a 文号 that finds few is what it is.
-            wanted = not hits or len(hits) < setting("suggest_below") and plan.title_probe is None \
+            misspelt = not hits or len(hits) < setting("suggest_below") and plan.title_probe is None \
                 and not plan.explanation["doc_numbers"]
-            suggestions = self._suggestions(gen, plan, flt, len(hits)) if wanted and plan.match is not None else []
+            suggestions = self._suggestions(gen, plan, flt, len(hits)) if misspelt and plan.match is not None else []
         explanation = dict(plan.explanation)
         explanation["filters"] = flt
         explanation["sort"] = sort
@@ -203,9 +203,8 @@ class Searcher:
         if sort == "relevance":
             kept.sort(key=lambda d: (-len(held[d]), -score[d], d))
         else:
-            dates = gen.dates["publish_date"]
-            kept.sort(key=lambda d: (-len(held[d]), d not in dates,
-                                     _date_key(dates.get(d, ""), sort == "newest"), d))
+            kept = _by_date(gen, kept, sort == "newest")
+            kept.sort(key=lambda d: -len(held[d]))  # stable: by date within each count
         labels = [u.label for u in plan.units]
         return [(d, score[d] if sort == "relevance" else None,
                  [labels[i] for i in range(len(labels)) if i not in held[d]]) for d in kept]
@@ -241,12 +240,10 @@ class Searcher:
         documents an exclusion removes: what _partial lists from."""
         held: dict[int, list[int]] = {}
         score: dict[int, float] = {}
-        kinds = gen.of_doc["kind"]
         for i, scores in enumerate(alone[:len(plan.units)]):
             for docnum, s in scores.items():
                 held.setdefault(docnum, []).append(i)
-                prior = KIND_PRIOR.get((kinds.get(docnum) or ("",))[0], 1.0)
-                score[docnum] = score.get(docnum, 0.0) + s * prior
+                score[docnum] = score.get(docnum, 0.0) + s * _prior(gen, docnum)
         excluded = set(alone[len(plan.units)]) if plan.exclusion is not None else set()
         return held, score, excluded
 
@@ -261,7 +258,6 @@ class Searcher:
         exporting ask for the same query again."""
         cached = gen.scored_cache.get(plan.text)
         if cached is None:
-            kinds = gen.of_doc["kind"]
             # The parts of the query alone (for partial matches) are mostly parts of the
             # query itself: scored in the same pass, they cost little more.
             parts = [u.query for u in plan.units] + ([plan.exclusion] if plan.exclusion is not None else [])
@@ -277,8 +273,7 @@ class Searcher:
                 for docnum, bonus in sentence_bonuses(gen.searcher, plan.runs, live,
                                                       setting("sentence_rerank")).items():
                     scores[docnum] += bonus
-            cached = ({docnum: score * KIND_PRIOR.get((kinds.get(docnum) or ("",))[0], 1.0)
-                       for docnum, score in scores.items()
+            cached = ({docnum: score * _prior(gen, docnum) for docnum, score in scores.items()
                        if docnum in gen.all_docs}, held)
             gen.scored_cache[plan.text] = cached
             while len(gen.scored_cache) > setting("score_cache_size"):
@@ -296,12 +291,7 @@ class Searcher:
             if limit is not None:
                 ordered = ordered[:limit]
             return [(d, scores[d]) for d in ordered]
-        dates = gen.dates["publish_date"]
-        by_id = {d: i for i, d in gen.docnum_by_id.items()}
-        ordered = sorted(hits, key=lambda d: by_id.get(d, ""))
-        ordered.sort(key=lambda d: dates.get(d, ""), reverse=(sort == "newest"))
-        # Undated documents go last in either direction.
-        ordered.sort(key=lambda d: d not in dates)
+        ordered = _by_date(gen, hits, sort == "newest")
         if limit is not None:
             ordered = ordered[:limit]
         return [(d, None) for d in ordered]
@@ -413,9 +403,19 @@ def _locked(gen: Generation, check_resources: bool):
         yield gen
 
 
-def _date_key(date: str, newest: bool) -> str:
-    """A sort key putting later dates first when `newest` (ISO dates, digits only)."""
-    return "".join(chr(ord("9") - ord(c) + ord("0")) if c.isdigit() else c for c in date) if newest else date
+def _by_date(gen: Generation, docs, newest: bool) -> list[int]:
+    """Documents by publish date (ties by id), undated ones last in either direction."""
+    dates = gen.dates["publish_date"]
+    by_id = {d: i for i, d in gen.docnum_by_id.items()}
+    ordered = sorted(docs, key=lambda d: by_id.get(d, ""))
+    ordered.sort(key=lambda d: dates.get(d, ""), reverse=newest)
+    ordered.sort(key=lambda d: d not in dates)
+    return ordered
+
+
+def _prior(gen: Generation, docnum: int) -> float:
+    """The relevance prior of a document's kind (indexer.schema.KIND_PRIOR)."""
+    return KIND_PRIOR.get((gen.of_doc["kind"].get(docnum) or ("",))[0], 1.0)
 
 
 def _kind_rank(kind: str) -> int:

@@ -12,6 +12,9 @@ the record's position, so the set is stable. Rows whose note starts with
 "hand" were written by hand after generation: a rerun keeps them (at the end
 of the file) and rewrites the rest.
 
+One module, over 500 lines, because it is one run over the records: a section
+per pattern, each a few rules, sharing the record loading and the row writer.
+
 Patterns and checks (see tests/forgiving_eval.py):
   title        a title pasted from a news item or a table       top3
   words        topic words apart / reordered / one dropped      top3
