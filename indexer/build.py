@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from indexer import lineage
+from indexer import lineage, parallel
 from indexer.corpus import Corpus, SourceFile, load_corpus
 from indexer.errors import BuildLocked, CorpusError, RollbackError
 
@@ -412,22 +412,6 @@ def _query_terms(field_name: str, text: str, most: int = 3, grams: bool = False)
     return sorted(tokens, key=len, reverse=True)[:most]
 
 
-def _slices(records: list[dict], parts: int) -> list[list[dict]]:
-    """Consecutive slices of about equal text size (documents differ a hundredfold)."""
-    sizes = [len(r.get("text") or "") + len(r.get("title") or "") + 1 for r in records]
-    target = sum(sizes) / max(parts, 1)
-    slices, current, filled = [], [], 0.0
-    for record, size in zip(records, sizes):
-        current.append(record)
-        filled += size
-        if filled >= target * (len(slices) + 1) and len(slices) < parts - 1:
-            slices.append(current)
-            current = []
-    if current:
-        slices.append(current)
-    return slices
-
-
 def _copy_index(source: Path, target: Path) -> None:
     """The live index's files in a new directory. Whoosh never rewrites a segment file
     (deletions live in the table of contents, which an update writes anew), so hard
@@ -532,8 +516,9 @@ class _Previous:
 
 def build(data_dir, index_root, *, full: bool = False, force: bool = False, keep: int = DEFAULT_KEEP,
           max_drop: float = DEFAULT_MAX_DROP, if_missing: bool = False,
-          progress: Progress | None = None) -> BuildResult:
-    """Build a new generation from `data_dir` and make it live if it validates."""
+          progress: Progress | None = None, jobs: int = 1) -> BuildResult:
+    """Build a new generation from `data_dir` and make it live if it validates; a full
+    build indexes with `jobs` processes (indexer.parallel)."""
     progress = progress or Progress()
     index_root = Path(index_root)
     index_root.mkdir(parents=True, exist_ok=True)
@@ -547,7 +532,7 @@ def build(data_dir, index_root, *, full: bool = False, force: bool = False, keep
         return BuildResult("locked", str(exc))
     with lock:
         _pause_point("lock")
-        return _Build(data_dir, index_root, full, force, keep, max_drop, progress).run()
+        return _Build(data_dir, index_root, full, force, keep, max_drop, progress, jobs).run()
 
 
 def _searchable(generation: Path | None) -> bool:
@@ -563,8 +548,10 @@ def _searchable(generation: Path | None) -> bool:
 
 
 class _Build:
-    def __init__(self, data_dir, index_root: Path, full, force, keep, max_drop, progress: Progress) -> None:
+    def __init__(self, data_dir, index_root: Path, full, force, keep, max_drop, progress: Progress,
+                 jobs: int = 1) -> None:
         self.data_dir = Path(data_dir)
+        self.jobs = max(1, jobs)
         self.root = index_root
         self.full, self.force, self.keep, self.max_drop = full, force, keep, max_drop
         self.progress = progress
@@ -724,16 +711,26 @@ class _Build:
             self.stage("index", f"updating generation {previous.build_id}: {len(records)} documents to index, "
                                 f"{len(to_remove_ids)} to remove")
             _copy_index(previous.path, self.tmp)
-        parts = _slices(records, 8) if self.progress.wants_detail and len(records) > 1 else [records]
         self.progress.start(len(records), "indexing")
-        for n, part in enumerate(parts):
-            if n == 0 and full_reason:
-                indexing.create_index(self.tmp, part)
-            else:
-                indexing.update_index(self.tmp, part, to_remove_ids if n == 0 else [])
-            self.progress.advance(len(part))
-            if n == 0:
-                _pause_point("index-progress")
+        if full_reason and self.jobs > 1:
+            indexed = [0]
+
+            def on_progress(n: int) -> None:
+                self.progress.advance(n - indexed[0])
+                indexed[0] = n
+
+            indexing.create_index(self.tmp, records, jobs=self.jobs, on_progress=on_progress)
+        else:
+            parts = (parallel.text_slices(records, 8) if self.progress.wants_detail and len(records) > 1
+                     else [records])
+            for n, part in enumerate(parts):
+                if n == 0 and full_reason:
+                    indexing.create_index(self.tmp, part)
+                else:
+                    indexing.update_index(self.tmp, part, to_remove_ids if n == 0 else [])
+                self.progress.advance(len(part))
+                if n == 0:
+                    _pause_point("index-progress")
         self.progress.finish()
 
     def _manifest(self, corpus: Corpus, versions, full_reason, previous: _Previous, changes, hashes,

@@ -16,9 +16,10 @@ from pathlib import Path
 
 from whoosh import index as whoosh_index
 
-from indexer import analysis
+from indexer import analysis, parallel
 from indexer.errors import IndexingError, ResourcesMismatch
 from indexer.schema import SCHEMA, record_to_document
+from indexer.storage import MappedStorage
 
 INDEX_NAME = "MAIN"
 STAMP_FILE = "analysis.json"
@@ -64,27 +65,36 @@ def is_index(index_dir: str | os.PathLike) -> bool:
 
 
 def open_index(index_dir: str | os.PathLike):
-    return whoosh_index.open_dir(str(index_dir), indexname=INDEX_NAME)
+    """The index in `index_dir`, its files read through shared mappings (indexer.storage)."""
+    return MappedStorage(str(index_dir)).open_index(indexname=INDEX_NAME)
 
 
-def create_index(index_dir: str | os.PathLike, records) -> dict:
+def create_index(index_dir: str | os.PathLike, records, jobs: int = 1, on_progress=None) -> dict:
     """Write a new index of `records` into `index_dir` (created if missing;
-    an index already there is replaced). Returns {documents, resources_version}."""
+    an index already there is replaced), with `jobs` processes (indexer.parallel);
+    `on_progress(n)` hears how many documents are indexed. Returns {documents,
+    resources_version}."""
     records = list(records)
     _check_ids(records)
     directory = Path(index_dir)
     directory.mkdir(parents=True, exist_ok=True)
     analysis.init_jieba()
     ix = whoosh_index.create_in(str(directory), SCHEMA, indexname=INDEX_NAME)
-    writer = ix.writer(limitmb=128)
-    try:
-        for record in records:
-            writer.add_document(**record_to_document(record))
-    except BaseException:
-        writer.cancel()
-        raise
-    writer.commit(optimize=True)
-    ix.close()
+    if jobs > 1 and len(records) > 1:
+        ix.close()
+        parallel.build_segments(directory, INDEX_NAME, records, jobs, on_progress)
+    else:
+        writer = ix.writer(limitmb=parallel.WRITER_MB)
+        try:
+            for record in records:
+                writer.add_document(**record_to_document(record))
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit(optimize=True)
+        ix.close()
+        if on_progress is not None:
+            on_progress(len(records))
     stamp = _write_stamp(directory, len(records))
     return {"documents": len(records), "resources_version": stamp["resources_version"]}
 
@@ -107,7 +117,7 @@ def update_index(index_dir: str | os.PathLike, added, removed_ids) -> dict:
     _check_ids(added)
     removed = [rid for rid in dict.fromkeys(removed_ids or []) if rid]
     ix = open_index(directory)
-    writer = ix.writer(limitmb=128)
+    writer = ix.writer(limitmb=parallel.WRITER_MB)
     deleted = 0
     try:
         for rid in removed:

@@ -6,6 +6,7 @@ never a traceback.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -156,8 +157,10 @@ def _build_progress(tty: bool):
 @click.option("--keep", envvar="POLICY_SEARCH_KEEP", type=click.IntRange(2, 100), default=3, show_default=True,
               help="Generations kept for rollback.")
 @click.option("--if-missing", is_flag=True, help="Build only when there is no live generation yet.")
+@click.option("--jobs", envvar="POLICY_SEARCH_JOBS", type=click.IntRange(1, 64), default=os.cpu_count() or 1,
+              show_default="the number of cores", help="Processes that index a full build.")
 def build(data_dir: str, index_dir: str, full: bool, force: bool, max_drop: float, keep: int,
-          if_missing: bool) -> None:
+          if_missing: bool, jobs: int) -> None:
     """Build a new index generation from the reports and switch to it.
 
     Exit codes: 0 ok, 1 failed (nothing changed), 2 usage, 3 built with skipped
@@ -166,7 +169,7 @@ def build(data_dir: str, index_dir: str, full: bool, force: bool, max_drop: floa
     from indexer.build import build as run_build
 
     result = run_build(Path(data_dir), Path(index_dir), full=full, force=force, keep=keep, max_drop=max_drop,
-                       if_missing=if_missing, progress=_build_progress(sys.stderr.isatty()))
+                       if_missing=if_missing, progress=_build_progress(sys.stderr.isatty()), jobs=jobs)
     for warning in result.warnings:
         if "\n" not in warning.strip():
             click.echo(f"warning: {warning}", err=True)
