@@ -134,13 +134,14 @@ def commit_timer():
         SegmentWriter.commit = original
 
 
-def run_build(data_dir, index_root, full: bool) -> dict:
-    """One build through indexer.build (read + parse, index, commit, validate, switch)."""
+def run_build(data_dir, index_root, full: bool, jobs: int = 1) -> dict:
+    """One build through indexer.build (read + parse, index, commit, validate, switch);
+    a full one indexes with `jobs` processes."""
     from indexer import build as index_build
 
     progress = StageTimes()
     with commit_timer() as commit, stats.clock() as c:
-        result = index_build.build(data_dir, index_root, full=full, progress=progress)
+        result = index_build.build(data_dir, index_root, full=full, progress=progress, jobs=jobs)
     stages = progress.durations(c.wall)
     live = index_build.live_generation(index_root)
     manifest = index_build.read_manifest(live) if live else None
@@ -150,6 +151,7 @@ def run_build(data_dir, index_root, full: bool) -> dict:
         "message": getattr(result, "message", None),
         "stages_wall_s": stages,
         "commit": {k: round(v, 4) if isinstance(v, float) else v for k, v in commit.items()},
+        "jobs": jobs,
         "mode": (manifest or {}).get("mode"),
         "full_reason": (manifest or {}).get("full_reason"),
         "documents": (manifest or {}).get("documents"),

@@ -74,10 +74,16 @@ class Server:
         return pids
 
     def memory(self) -> dict:
-        workers = [stats.rss_mb(pid) for pid in self.worker_pids()]
+        workers = [stats.memory_mb(pid) for pid in self.worker_pids()]
         workers = [w for w in workers if w is not None]
-        return {"master_rss_mb": stats.rss_mb(self.proc.pid), "workers": len(workers),
-                "worker_rss_mb": workers, "worker_rss_max_mb": max(workers) if workers else None}
+        master = stats.memory_mb(self.proc.pid) or {}
+        rss = [w["rss_mb"] for w in workers]
+        uss = [w["uss_mb"] for w in workers]
+        return {"master_rss_mb": master.get("rss_mb"), "workers": len(workers), "worker_memory": workers,
+                "worker_rss_mb": rss, "worker_rss_max_mb": max(rss) if rss else None,
+                "worker_uss_max_mb": max(uss) if uss else None,
+                # the memory the server takes in all: shared pages counted once
+                "total_pss_mb": round(sum(w["pss_mb"] or 0 for w in workers) + (master.get("pss_mb") or 0), 1)}
 
     def cpu_seconds(self) -> float:
         """User + system CPU of the master and its current workers, from /proc."""

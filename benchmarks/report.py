@@ -54,15 +54,47 @@ def render(r: dict) -> str:
                       f"{_f(whoosh['build']['wall_s'])} s, of which commit {_f(whoosh['build']['commit']['wall_s'])} s, "
                       f"against a jieba floor of {_f(whoosh['floor']['wall_s'])} s measured beside it: "
                       f"{_f(whoosh.get('ratio_wall'))}×."]
+    for scale, b in r.get("builds", {}).items():
+        runs = [x for x in b.get("runs", []) if x.get("builds_by_jobs")]
+        if runs:
+            by_jobs = runs[0]["builds_by_jobs"]
+            walls = ", ".join(f"--jobs {n}: {_f(stats.median([x['builds_by_jobs'][n]['wall_s'] for x in runs]))} s "
+                              f"(CPU {_f(stats.median([x['builds_by_jobs'][n]['cpu_s'] for x in runs]))} s)"
+                              for n in by_jobs)
+            lines += ["", f"Full build at {scale}× by indexing processes ({len(runs)} run(s), medians): {walls}; "
+                          f"ratio {_f(stats.median([x['parallel_ratio_wall'] for x in runs]))}×."]
     for scale, inc in (r.get("incremental") or {}).items():
         if "error" in inc:
             lines += ["", f"Incremental at {scale}×: {inc['error']}"]
             continue
-        lines += ["", f"Incremental at {scale}×: one more report ({inc['incremental'].get('documents')} documents "
-                      f"after) in {_f(inc['incremental']['wall_s'])} s (build mode {inc['incremental'].get('mode')}"
-                      f"{': ' + inc['incremental']['full_reason'] if inc['incremental'].get('full_reason') else ''}), "
-                      f"against {_f(inc['alone']['wall_s'])} s for that report alone: "
-                      f"{_f(inc.get('ratio_wall'))}×."]
+        for n, one in enumerate(inc.get("runs") or [inc], 1):
+            build, alone = one["incremental"], one["alone"]
+            stages = ", ".join(f"{k} {_f(v)}" for k, v in (build.get("stages_wall_s") or {}).items() if v >= 0.05)
+            lines += ["", f"Incremental at {scale}× (run {n}, --jobs {inc.get('jobs', 1)}): one more report "
+                          f"({build.get('documents')} documents after) in {_f(build['wall_s'])} s (build mode "
+                          f"{build.get('mode')}{': ' + build['full_reason'] if build.get('full_reason') else ''}; "
+                          f"stages {stages}), against {_f(alone['wall_s'])} s for that report alone: "
+                          f"{_f(one.get('ratio_wall'))}×."]
+
+    memory = r.get("memory") or {}
+    if memory:
+        lines += ["", "### Search workers' memory after a generation switch (MB, from smaps_rollup)", "",
+                  "| scale | workers | USS max | USS each | PSS each | RSS each | anonymous each | "
+                  "server total (PSS) | switched | errors |",
+                  "| --- | ---: | ---: | --- | --- | --- | --- | ---: | --- | ---: |"]
+        for scale, m in memory.items():
+            after = m.get("after_switch") or {}
+            if m.get("error") or not after:
+                lines.append(f"| {scale}× | {m.get('error') or 'no figures'} |")
+                continue
+            each = after.get("worker_memory") or []
+
+            def column(key):
+                return " / ".join(_f(w.get(key), 0) for w in each)
+
+            lines.append(f"| {scale}× | {after.get('workers')} | {_f(after.get('worker_uss_max_mb'), 0)} | "
+                         f"{column('uss_mb')} | {column('pss_mb')} | {column('rss_mb')} | {column('anonymous_mb')} | "
+                         f"{_f(after.get('total_pss_mb'), 0)} | {m.get('switched')} | {after.get('errors')} |")
 
     lines += ["", "### Queries in process (ms; one page of 20 with snippets + all facet counts)", "",
               "| scale | engine | " + " | ".join(f"{t} p50/p95/p99" for t in TYPES) + " | standard p95 | relaxed p95 |",

@@ -17,7 +17,7 @@ import urllib.request
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import http_load, machine, querysets, report, synth, targets
+from . import http_load, machine, memory, querysets, report, synth, targets
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -78,6 +78,11 @@ def parse_args(argv):
     p.add_argument("--http-scale", type=int, default=1)
     p.add_argument("--workers", type=int, default=None, help="gunicorn workers (serve's default if unset)")
     p.add_argument("--skip-http", action="store_true")
+    p.add_argument("--build-jobs", default="1,2",
+                   help="indexing processes of the full builds, each measured at every scale (e.g. 2 at 200×)")
+    p.add_argument("--memory-workers", type=int, default=4,
+                   help="workers of the server whose memory is read after a generation switch, at every scale")
+    p.add_argument("--skip-memory", action="store_true")
     p.add_argument("--queries-only", action="store_true",
                    help="only the in-process queries, on the indexes an earlier run left in --work "
                         "(no build, no incremental build, no HTTP)")
@@ -94,6 +99,7 @@ def parse_args(argv):
         a.scales, a.repeat, a.rounds, a.duration = "1", 1, 2, min(a.duration, 3.0)
     a.scales = sorted({int(s) for s in a.scales.split(",") if s.strip()})
     a.concurrency = [int(c) for c in a.concurrency.split(",") if c.strip()]
+    a.build_jobs = [int(j) for j in a.build_jobs.split(",") if j.strip()]
     return a
 
 
@@ -136,14 +142,8 @@ def run_http(a, work: Path, records: list[dict], results: dict) -> dict:
 
 def run_switch(a, server, root: Path, data: Path, corpus: list[dict]) -> dict:
     """Load at concurrency 4 while a build adds one report and switches it in."""
-    synthesizer = synth.Synthesizer(synth.real_records(), a.seed)
     browse = querysets.url_for(querysets._q(""))
-    back = a.http_scale
-    while (data / "reports" / synthesizer.report_name(back)).exists():
-        back += 1  # a month the corpus does not have yet
-    extra = synthesizer.report(back)
-    (data / "reports" / synthesizer.report_name(back)).write_text(
-        "\n".join(json.dumps(r, ensure_ascii=False) for r in extra) + "\n", encoding="utf-8")
+    extra = memory.add_month(data, a.seed, a.http_scale)
     with urllib.request.urlopen(server.base + browse, timeout=60) as response:
         before = http_load.total_of(response.read())
     after = before + len(extra)
@@ -155,15 +155,10 @@ def run_switch(a, server, root: Path, data: Path, corpus: list[dict]) -> dict:
         total = http_load.total_of(body)
         return "before" if total == before else "after" if total == after else f"other:{total}"
 
-    cmd = [sys.executable, "-c", "import json,sys; from benchmarks.building import run_build; "
-           "print(json.dumps(run_build(sys.argv[1], sys.argv[2], full=False)))", str(data), str(root)]
     holder = {}
 
     def build_in_background():
-        done = subprocess.run(cmd, capture_output=True, text=True, cwd=CODE)
-        lines = done.stdout.strip().splitlines()
-        holder["build"] = json.loads(lines[-1]) if done.returncode == 0 and lines else {
-            "error": (done.stderr.strip().splitlines() or ["?"])[-1][:300]}
+        holder["build"] = memory.build_in_process(data, root, CODE)
 
     import threading
 
@@ -225,7 +220,7 @@ def main(argv=None) -> int:
             log(f"{scale}×: {len(records) * scale} records in {1 + len(extra)} reports; full build")
             results["builds"][str(scale)] = worker("build", {
                 "scale": scale, "seed": a.seed, "data_dir": str(data), "index_root": str(root),
-                "repeat": a.repeat if scale == 1 else 1, "analyzers": scale == 1})
+                "repeat": a.repeat if scale == 1 else 1, "analyzers": scale == 1, "jobs": a.build_jobs})
         fts_path = None
         if not a.skip_fts:
             log(f"{scale}×: SQLite FTS5 build")
@@ -236,20 +231,26 @@ def main(argv=None) -> int:
             "scale": scale, "seed": a.seed, "index_root": str(root), "rounds": a.rounds, "fts_path": fts_path})
         if fts_path:
             Path(fts_path).unlink(missing_ok=True)
+        if not a.skip_memory:
+            results.setdefault("memory", {})[str(scale)] = memory.run(
+                work, scale, a.seed, a.memory_workers, a.duration, CODE, log)
     if not a.skip_http:
         log("HTTP")
         results["http"] = run_http(a, work, records, results)
     if a.scales and not a.queries_only:
         top = a.scales[-1]
         synthesizer = synth.Synthesizer(records, a.seed)
-        extra_path = work / "extra" / synthesizer.report_name(top)
-        extra_path.parent.mkdir(exist_ok=True)
-        extra_path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in synthesizer.report(top)) + "\n",
-                              encoding="utf-8")
-        log(f"{top}×: incremental build after one more report")
+        (work / "extra").mkdir(exist_ok=True)
+        extra_paths = []
+        for back in (top, top + 1):  # two months before the corpus: two consecutive nightly builds
+            path = work / "extra" / synthesizer.report_name(back)
+            path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in synthesizer.report(back)) + "\n",
+                            encoding="utf-8")
+            extra_paths.append(str(path))
+        log(f"{top}×: two incremental builds, one more report each")
         results["incremental"][str(top)] = worker("incremental", {
             "scale": top, "data_dir": str(work / f"data-{top}"), "index_root": str(work / f"index-{top}"),
-            "extra_report": str(extra_path), "work": str(work)})
+            "extra_reports": extra_paths, "work": str(work), "jobs": a.build_jobs[-1]})
     results["targets"] = targets.check(results)
     results["total_wall_s"] = round(time.perf_counter() - started, 1)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")

@@ -59,8 +59,9 @@ def cpu_seconds() -> float:
 
 
 def _cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    # Waited-for children count too: a parallel build's indexing runs in worker processes.
+    return sum(u.ru_utime + u.ru_stime for u in (resource.getrusage(resource.RUSAGE_SELF),
+                                                 resource.getrusage(resource.RUSAGE_CHILDREN)))
 
 
 @contextmanager
@@ -89,6 +90,26 @@ def rss_mb(pid: int | None = None) -> float | None:
     except OSError:
         return None
     return None
+
+
+def memory_mb(pid: int) -> dict | None:
+    """A process's memory from /proc/<pid>/smaps_rollup: USS (pages no other process
+    maps: private clean + private dirty), PSS (shared pages split between their
+    users), RSS, and the anonymous share (heap: never page cache)."""
+    fields = {}
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as fh:
+            for line in fh:
+                parts = line.split()
+                if len(parts) == 3 and parts[2] == "kB":
+                    fields[parts[0].rstrip(":")] = int(parts[1])
+    except OSError:
+        return None
+    mb = {k: round(v / 1024.0, 1) for k, v in fields.items()}
+    return {"uss_mb": round(mb.get("Private_Clean", 0) + mb.get("Private_Dirty", 0), 1),
+            "pss_mb": mb.get("Pss"), "rss_mb": mb.get("Rss"), "anonymous_mb": mb.get("Anonymous"),
+            "private_file_mb": round(mb.get("Private_Clean", 0) + mb.get("Private_Dirty", 0)
+                                     - mb.get("Anonymous", 0), 1)}
 
 
 def dir_size_mb(path) -> float:

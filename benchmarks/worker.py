@@ -28,12 +28,19 @@ def task_build(args: dict) -> dict:
     init_jieba()  # loaded once per process in production as well; kept out of the timings
     rss_before = stats.rss_mb()
     runs = []
+    jobs = args.get("jobs") or [1]
     for _ in range(args.get("repeat", 1)):
         floor = building.jieba_floor(texts)
-        build = building.run_build(args["data_dir"], args["index_root"], full=True)
-        runs.append({"floor": floor, "build": build,
-                     "ratio_wall": stats.ratio(build["wall_s"], floor["wall_s"]),
-                     "ratio_cpu": stats.ratio(build["cpu_s"], floor["cpu_s"])})
+        by_jobs = {str(n): building.run_build(args["data_dir"], args["index_root"], full=True, jobs=n)
+                   for n in jobs}
+        build = by_jobs[str(jobs[0])]
+        run = {"floor": floor, "build": build, "ratio_wall": stats.ratio(build["wall_s"], floor["wall_s"]),
+               "ratio_cpu": stats.ratio(build["cpu_s"], floor["cpu_s"])}
+        if len(jobs) > 1:
+            # the same corpus indexed with more processes, right after: wall time against the first
+            run["builds_by_jobs"] = by_jobs
+            run["parallel_ratio_wall"] = stats.ratio(by_jobs[str(jobs[-1])]["wall_s"], build["wall_s"])
+        runs.append(run)
     out = {"scale": args["scale"], "records": len(records), "texts": len(texts),
            "chars": sum(map(len, texts)), "runs": runs,
            "rss_before_build_mb": rss_before}
@@ -48,28 +55,35 @@ def task_build(args: dict) -> dict:
 
 
 def task_incremental(args: dict) -> dict:
-    """The build after one new report lands in a corpus whose index is live, against
-    a build of that report alone (same process, same code path)."""
+    """Builds after new reports land, one after another, in a corpus whose index is
+    live, each against a build of that report alone (same process, same code path,
+    the same number of indexing processes)."""
     from indexer.analysis import init_jieba
 
     init_jieba()
-    extra = Path(args["extra_report"])
-    alone_dir = Path(args["work"]) / "alone-data"
-    alone_root = Path(args["work"]) / "alone-index"
-    for path in (alone_dir, alone_root):
-        shutil.rmtree(path, ignore_errors=True)
-    (alone_dir / "reports").mkdir(parents=True)
-    shutil.copy2(extra, alone_dir / "reports" / extra.name)
-    alone = building.run_build(alone_dir, alone_root, full=True)
-    shutil.copy2(extra, Path(args["data_dir"]) / "reports" / extra.name)
+    jobs = args.get("jobs", 1)
+    data_reports = Path(args["data_dir"]) / "reports"
+    runs = []
     try:
-        incremental = building.run_build(args["data_dir"], args["index_root"], full=False)
+        for extra in map(Path, args["extra_reports"]):
+            alone_dir = Path(args["work"]) / "alone-data"
+            alone_root = Path(args["work"]) / "alone-index"
+            for path in (alone_dir, alone_root):
+                shutil.rmtree(path, ignore_errors=True)
+            (alone_dir / "reports").mkdir(parents=True)
+            shutil.copy2(extra, alone_dir / "reports" / extra.name)
+            alone = building.run_build(alone_dir, alone_root, full=True, jobs=jobs)
+            shutil.rmtree(alone_root, ignore_errors=True)
+            shutil.copy2(extra, data_reports / extra.name)
+            incremental = building.run_build(args["data_dir"], args["index_root"], full=False, jobs=jobs)
+            runs.append({"report": extra.name, "alone": alone, "incremental": incremental,
+                         "ratio_wall": stats.ratio(incremental["wall_s"], alone["wall_s"])})
     finally:
         # The corpus directory is left as it was, for the next run.
-        (Path(args["data_dir"]) / "reports" / extra.name).unlink(missing_ok=True)
-    shutil.rmtree(alone_root, ignore_errors=True)
-    return {"scale": args["scale"], "alone": alone, "incremental": incremental,
-            "ratio_wall": stats.ratio(incremental["wall_s"], alone["wall_s"]),
+        for extra in map(Path, args["extra_reports"]):
+            (data_reports / extra.name).unlink(missing_ok=True)
+    return {"scale": args["scale"], "jobs": jobs, "runs": runs, **runs[0],
+            "ratio_wall_max": max(r["ratio_wall"] or 0 for r in runs),
             "peak_rss_mb": stats.peak_rss_mb()}
 
 

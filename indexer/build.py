@@ -48,6 +48,9 @@ FILES = "files.json"
 # who cites whom (indexer.lineage.derived_table): the records' cited_by and siblings are
 # kept out of the index, so a report that cites a document does not re-index it.
 LINEAGE = "lineage.json"
+# each record's extracted references by lineage.extraction_key: the next build extracts
+# only those of new and changed texts
+REFERENCES = "references.json"
 ACTIVATED = "ACTIVATED"  # written into a generation once it has been live
 TMP_PREFIX = ".tmp-"
 MANIFEST_FORMAT = 1
@@ -62,7 +65,7 @@ PAUSE_FILE_ENV = "POLICY_SEARCH_BUILD_PAUSE_FILE"
 STAGES = ("lock", "read", "index", "index-progress", "validate", "manifest", "publish", "switch", "activate", "prune")
 
 # Files of ours inside a generation; everything else there belongs to Whoosh.
-_OWN_FILES = {MANIFEST, FILES, ACTIVATED, LINEAGE}
+_OWN_FILES = {MANIFEST, FILES, ACTIVATED, LINEAGE, REFERENCES}
 _PACKAGE_DIR = Path(__file__).resolve().parent
 _REPO_DIR = _PACKAGE_DIR.parent
 # What decides the documents an index holds: a change makes the next build a full one.
@@ -141,17 +144,18 @@ def locate_live_index(index_root) -> tuple[Path | None, str | None]:
 
 
 def read_manifest(generation: Path) -> dict | None:
+    return _read_json_file(Path(generation) / MANIFEST)
+
+
+def _read_json_file(path: Path):
     try:
-        return json.loads((Path(generation) / MANIFEST).read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"))
     except (FileNotFoundError, NotADirectoryError, json.JSONDecodeError):
         return None
 
 
 def read_last_build(index_root) -> dict | None:
-    try:
-        return json.loads((Path(index_root) / LAST_BUILD).read_text(encoding="utf-8"))
-    except (FileNotFoundError, NotADirectoryError, json.JSONDecodeError):
-        return None
+    return _read_json_file(Path(index_root) / LAST_BUILD)
 
 
 def list_generations(index_root) -> list[str]:
@@ -216,8 +220,10 @@ def write_atomic(path: Path, text: str) -> None:
     _fsync_dir(path.parent)
 
 
-def _write_json(path: Path, data) -> None:
-    write_atomic(path, json.dumps(data, ensure_ascii=False, indent=1, sort_keys=False) + "\n")
+def _write_json(path: Path, data, compact: bool = False) -> None:
+    # the caches a build reads back (tens of MB at 50× the report) are written compact
+    layout = {"separators": (",", ":")} if compact else {"indent": 1}
+    write_atomic(path, json.dumps(data, ensure_ascii=False, sort_keys=False, **layout) + "\n")
 
 
 def record_hash(record: dict) -> str:
@@ -496,6 +502,7 @@ class _Previous:
     path: Path | None
     manifest: dict | None
     files: dict[str, SourceFile]
+    references: dict[str, list]
 
     @classmethod
     def load(cls, index_root) -> "_Previous":
@@ -509,9 +516,10 @@ class _Previous:
                 files = {rel: SourceFile.from_json(entry) for rel, entry in data.items()}
             except (FileNotFoundError, json.JSONDecodeError, TypeError, KeyError):
                 files = {}
+        references = (_read_json_file(path / REFERENCES) if path is not None else None) or {}
         if manifest is None:
             build_id = path = None
-        return cls(build_id, path, manifest, files)
+        return cls(build_id, path, manifest, files, references if isinstance(references, dict) else {})
 
 
 def build(data_dir, index_root, *, full: bool = False, force: bool = False, keep: int = DEFAULT_KEEP,
@@ -619,7 +627,8 @@ class _Build:
         corpus = load_corpus(self.data_dir, cache=cache, fallback=previous.files)
         # A record carries its own references (re-indexed when they resolve
         # differently); who cites it is written beside the index.
-        links = lineage.resolve_references(corpus.records)
+        memo = dict(previous.references) if cache else {}
+        links = lineage.resolve_references(corpus.records, memo)
         corpus.records = [lineage.without_derived(r) for r in lineage.annotate(corpus.records, links)]
         derived = lineage.derived_table(links)
         for entry in corpus.skipped:
@@ -665,8 +674,10 @@ class _Build:
 
         self.stage("manifest", "writing the manifest")
         manifest = self._manifest(corpus, versions, full_reason, previous, changes, hashes, validation)
-        _write_json(self.tmp / FILES, {f.path: f.to_json() for f in corpus.files})
+        _write_json(self.tmp / FILES, {f.path: f.to_json() for f in corpus.files}, compact=True)
         _write_json(self.tmp / LINEAGE, derived)
+        kept = (lineage.extraction_key(r) for r in corpus.records)
+        _write_json(self.tmp / REFERENCES, {k: memo[k] for k in kept if k in memo}, compact=True)
         _write_json(self.tmp / MANIFEST, manifest)
         _fsync_dir(self.tmp)
 
@@ -712,14 +723,18 @@ class _Build:
                                 f"{len(to_remove_ids)} to remove")
             _copy_index(previous.path, self.tmp)
         self.progress.start(len(records), "indexing")
-        if full_reason and self.jobs > 1:
+        if self.jobs > 1:
             indexed = [0]
 
             def on_progress(n: int) -> None:
                 self.progress.advance(n - indexed[0])
                 indexed[0] = n
 
-            indexing.create_index(self.tmp, records, jobs=self.jobs, on_progress=on_progress)
+            if full_reason:
+                indexing.create_index(self.tmp, records, jobs=self.jobs, on_progress=on_progress)
+            else:
+                indexing.update_index(self.tmp, records, to_remove_ids, jobs=self.jobs, on_progress=on_progress)
+            _pause_point("index-progress")
         else:
             parts = (parallel.text_slices(records, 8) if self.progress.wants_detail and len(records) > 1
                      else [records])

@@ -99,8 +99,9 @@ def create_index(index_dir: str | os.PathLike, records, jobs: int = 1, on_progre
     return {"documents": len(records), "resources_version": stamp["resources_version"]}
 
 
-def update_index(index_dir: str | os.PathLike, added, removed_ids) -> dict:
-    """Add (or replace, by id) `added` records and delete `removed_ids` in place.
+def update_index(index_dir: str | os.PathLike, added, removed_ids, jobs: int = 1, on_progress=None) -> dict:
+    """Add (or replace, by id) `added` records and delete `removed_ids` in place; with
+    `jobs` > 1 the added records are indexed in new segments by worker processes.
     Raises ResourcesMismatch when the index was built with other analysis
     resources: the caller rebuilds it with create_index instead."""
     directory = Path(index_dir)
@@ -116,6 +117,7 @@ def update_index(index_dir: str | os.PathLike, added, removed_ids) -> dict:
     added = list(added)
     _check_ids(added)
     removed = [rid for rid in dict.fromkeys(removed_ids or []) if rid]
+    in_parallel = jobs > 1 and len(added) > 1
     ix = open_index(directory)
     writer = ix.writer(limitmb=parallel.WRITER_MB)
     deleted = 0
@@ -123,11 +125,20 @@ def update_index(index_dir: str | os.PathLike, added, removed_ids) -> dict:
         for rid in removed:
             deleted += writer.delete_by_term("id", rid)
         for record in added:
-            writer.update_document(**record_to_document(record))
+            if in_parallel:  # the new version goes into the workers' segments
+                writer.delete_by_term("id", record["id"])
+            else:
+                writer.update_document(**record_to_document(record))
     except BaseException:
         writer.cancel()
         raise
     writer.commit()
+    ix.close()
+    if in_parallel:
+        parallel.build_segments(directory, INDEX_NAME, added, jobs, on_progress)
+    elif on_progress is not None:
+        on_progress(len(added))
+    ix = open_index(directory)
     with ix.searcher() as searcher:
         count = searcher.doc_count()
     ix.close()

@@ -8,6 +8,7 @@ it into the records (`annotate`).
 """
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import Counter, defaultdict
 
@@ -28,8 +29,21 @@ CENTRAL_GROUP = "中央"
 # Resolution over a corpus
 
 
-def resolve_references(records: list[dict]) -> dict:
+def extraction_key(record: dict) -> str:
+    """What a record's extracted references depend on, hashed (see resolve_references' memo)."""
+    own_title = record.get("title") if record.get("kind") != "interpretation" else None
+    digest = hashlib.sha1()
+    for part in (own_title, record.get("doc_number"), record.get("text")):
+        digest.update((part or "").encode("utf-8") + b"\0")
+    return digest.hexdigest()
+
+
+def resolve_references(records: list[dict], memo: dict | None = None) -> dict:
     """Link the references of every record to the records they name.
+
+    `memo` (extraction_key → references) holds what an earlier build extracted; the
+    references of records it lacks are extracted and added to it, so a nightly build
+    reads only the new report's texts.
 
     Returns a plain dict:
       cites[id]        the parents of record `id`, one entry per parent, in order of first
@@ -51,7 +65,14 @@ def resolve_references(records: list[dict]) -> dict:
     for r in records:
         # An interpretation's title names the policy it interprets, not itself.
         own_title = r.get("title") if r.get("kind") != "interpretation" else None
-        refs = extract_references(r.get("text") or "", title=own_title, doc_number=r.get("doc_number"))
+        key = extraction_key(r) if memo is not None else None
+        refs = memo.get(key) if key is not None else None
+        if refs is None:
+            refs = extract_references(r.get("text") or "", title=own_title, doc_number=r.get("doc_number"))
+            if key is not None:
+                memo[key] = [dict(ref) for ref in refs]
+        else:
+            refs = [dict(ref) for ref in refs]
         extracted[r["id"]] = refs
         for ref in refs:
             if ref["title"] and ref["doc_number"]:

@@ -77,8 +77,8 @@ def _worker(directory: Path, index_name: str, records: list[dict], done, errors)
 
 def build_segments(index_dir: Path, index_name: str, records: list[dict], jobs: int,
                    on_progress=None) -> None:
-    """Write the segments of `records` into `index_dir`, where whoosh's create_in has
-    just written an empty index, with `jobs` worker processes; `on_progress(n)` is called with the documents indexed so far."""
+    """Add segments of `records` after those of the index in `index_dir` (a new, empty
+    one from whoosh's create_in, or a copy being updated), with `jobs` worker processes; `on_progress(n)` is called with the documents indexed so far."""
     slices = [s for s in text_slices(records, jobs) if s]
     context = multiprocessing.get_context("fork")
     done = context.Value("l", 0)
@@ -116,14 +116,16 @@ def build_segments(index_dir: Path, index_name: str, records: list[dict], jobs: 
 
 
 def _join(index_dir: Path, index_name: str, parts: list[Path]) -> None:
-    """Move each part's segment files into `index_dir` and write one table of contents
-    listing the segments in slice order."""
-    segments = []
+    """Move each part's segment files into `index_dir` and write the next table of
+    contents: the index's segments, then the parts' in slice order."""
+    storage = FileStorage(str(index_dir))
+    base = TOC.read(storage, index_name)
+    segments = list(base.segments)
     for part in parts:
-        toc = TOC.read(FileStorage(str(part)), index_name)
-        for segment in toc.segments:
-            for name in segment.list_files(FileStorage(str(part))):
+        part_storage = FileStorage(str(part))
+        for segment in TOC.read(part_storage, index_name).segments:
+            for name in segment.list_files(part_storage):
                 os.replace(part / name, index_dir / name)
             segments.append(segment)
-    # generation 1, as a sequential build's first commit (create_in wrote an empty 0)
-    TOC(SCHEMA, segments, 1).write(FileStorage(str(index_dir)), index_name)
+    TOC(SCHEMA, segments, base.generation + 1).write(storage, index_name)
+    storage.delete_file(TOC._filename(index_name, base.generation))

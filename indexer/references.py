@@ -88,6 +88,7 @@ def _agency(run: str) -> str | None:
     return agency
 
 
+@lru_cache(maxsize=1 << 16)  # a corpus names the same titles thousands of times
 def title_key(title: str | None) -> str | None:
     """A title reduced to what identifies the document: no whitespace, quotes or book-title
     marks, the 关于印发…的通知 / 转发…的通知 wrapper removed, dash and zero variants unified."""

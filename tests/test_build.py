@@ -20,7 +20,7 @@ from whoosh import qparser
 from whoosh.query import Phrase
 
 from indexer import build as B
-from indexer import indexing, schema
+from indexer import indexing, lineage, schema
 from indexer.analysis import char_grams
 from indexer.corpus import load_corpus
 from tests.report_slices import (REPORT_A, REPORT_B, ROOT, january_report, make_data_dir, make_pdf,
@@ -232,6 +232,21 @@ def test_if_missing_rebuilds_an_index_of_other_analysis_resources(tmp_path):
 
 
 # --------------------------------------------------------------------------- incremental builds
+
+def test_incremental_reuses_extracted_references_and_links_as_a_full_build(site, tmp_path):
+    data, root = site
+    add_report_b(data)
+    assert B.build(data, root, jobs=2).outcome == "ok"
+    live = B.live_generation(root)
+    memo = json.loads((live / B.REFERENCES).read_text(encoding="utf-8"))
+    records = corpus_records(data)
+    assert set(memo) == {lineage.extraction_key(r) for r in records}
+    full_root = tmp_path / "full"
+    assert B.build(data, full_root, full=True).outcome == "ok"
+    assert (live / B.LINEAGE).read_text(encoding="utf-8") == \
+        (B.live_generation(full_root) / B.LINEAGE).read_text(encoding="utf-8")
+    assert served(root) == served(full_root)
+
 
 def test_incremental_add_change_and_remove(site):
     data, root = site

@@ -76,6 +76,33 @@ def test_same_lengths_and_vectors(readers):
                 assert not many.has_vector(docnum, fieldname)
 
 
+def test_an_update_in_parallel_equals_one_in_sequence(tmp_path, report_records, jieba_ready):
+    """Incremental: some records replaced, some removed, the rest added in new segments."""
+    from indexer.indexing import update_index
+
+    first, rest = report_records[:40], report_records[40:]
+    changed = [{**r, "title": r["title"] + "（修订）"} for r in first[:3]]
+    removed = [r["id"] for r in first[3:5]]
+    paths = []
+    for jobs in (1, 2):
+        path = tmp_path / f"jobs-{jobs}"
+        create_index(path, first, jobs=jobs)
+        update_index(path, changed + rest, removed, jobs=jobs)
+        paths.append(path)
+    one, many = open_index(paths[0]), open_index(paths[1])
+    try:
+        with one.searcher() as a, many.searcher() as b:
+            assert len(list(b.reader().leaf_readers())) > len(list(a.reader().leaf_readers()))
+            live = lambda s: [(s.stored_fields(d)["id"], s.stored_fields(d)["record"])  # noqa: E731
+                              for d in sorted(s.reader().all_doc_ids())]
+            assert live(a) == live(b)
+            assert len(live(b)) == len(report_records) - len(removed)
+            assert sorted(a.reader().iter_postings()) == sorted(b.reader().iter_postings())
+    finally:
+        one.close()
+        many.close()
+
+
 @pytest.mark.parametrize("query", ["冷链物流", "基础设施 REITs", "保障性租赁住房", "标题:实施意见", "发改投资",
                                    "同句(绿色 金融)", "“十四五”规划", ""])
 def test_same_results_and_scores(full_index, parallel_index, query):
