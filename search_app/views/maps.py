@@ -43,13 +43,15 @@ def search_map(result: dict, params: SearchParams) -> dict:
     region facet exactly as the facet list does; `rows` is its table twin."""
     counts = map_counts(result)
     selected = set(params.filters.get("region", ()))
+    base = search_url()
     entries = {}
     for name in sorted(set(counts["regions"]) | selected, key=lambda n: (-counts["regions"].get(n, 0), n)):
         count = counts["regions"].get(name, 0)
         entries[name] = {
             "value": count, "text": str(count) if count else "", "empty": not count,
             "title": f"{name}：{count} 件", "selected": name in selected,
-            "url": search_url(params.toggled("region", name).query_string()),
+            # search_url()'s link, its base built once: one link per region on every results page.
+            "url": f"{base}?{params.toggled('region', name).query_string()}",
         }
     picture = tile_map(entries, unit="件", empty_label="0 件", title="各省份的命中文件数")
     picture["rows"] = [{"name": name, "count": e["value"], "url": e["url"], "selected": e["selected"]}
