@@ -282,3 +282,11 @@ def test_picture_errors_are_friendly(client, path, status):
     response = client.get(path)
     assert response.status_code == status
     assert b"Traceback" not in response.data
+
+
+def test_a_search_narrowed_to_a_parent_links_to_its_diffusion(client):
+    doc = parse_html(client.get(f"/?cites={GREENING}").data)
+    links = [a.attrs["href"] for a in doc.find("details", cls="region-map").find_all("a")
+             if a.attrs["href"].startswith("/diffusion?")]
+    assert links and parse_qs(urlsplit(links[0]).query) == {"cites": [GREENING]}
+    assert client.get(links[0]).status_code == 200

@@ -76,6 +76,8 @@ def search():
         "histogram": time_chart(result, params),
         "region_map": search_map(result, params) if result["total"] else None,
         "map_links": search_map_links(params),
+        # A search narrowed to the documents citing a parent: that parent's diffusion view.
+        "diffusion_links": [url_for("maps.diffusion", cites=v) for v in params.filters.get("cites", ())],
         "chips": params.chips(),
         "clear_all": params.cleared().query_string(),
         "pages": pagination(result, params),
