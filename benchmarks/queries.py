@@ -108,5 +108,9 @@ def run(args: dict) -> dict:
         engines["fts5"] = FtsSearcher(args["fts_path"]).search
     if engines:
         out.update(time_engines(engines, queries, args.get("rounds", 5), args["seed"]))
+    if "whoosh" in engines:
+        from .pictures import time_pictures
+
+        out["pictures"] = time_pictures(searcher, queries, args.get("rounds", 5))
     out["peak_rss_mb"] = stats.peak_rss_mb()
     return out

@@ -122,6 +122,16 @@ def render(r: dict) -> str:
                              f" | {_f((e.get(every) or {}).get('p95_ms'), 1)}"
                              f" | {_f((e.get(relaxed) or {}).get('p95_ms'), 1)} |")
 
+    pictures = {scale: q["pictures"] for scale, q in (r.get("queries") or {}).items() if q.get("pictures")}
+    if pictures:
+        lines += ["", "### Pictures on a results page (ms per query, median of the rounds; p50 / p95 over the query set)", "",
+                  "| scale | queries with hits | region map | time chart | the search itself (first run) |",
+                  "| --- | ---: | ---: | ---: | ---: |"]
+        for scale, p in pictures.items():
+            lines.append(f"| {scale}× | {p['map']['n']} | {_f(p['map']['p50_ms'], 2)} / {_f(p['map']['p95_ms'], 2)} | "
+                         f"{_f(p['time_chart']['p50_ms'], 2)} / {_f(p['time_chart']['p95_ms'], 2)} | "
+                         f"{_f(p['search']['p50_ms'], 1)} / {_f(p['search']['p95_ms'], 1)} |")
+
     http = r.get("http")
     if http:
         lines += ["", f"### HTTP (JSON API, {http.get('scale')}×, loopback)", ""]

@@ -84,6 +84,14 @@ def check(results: dict) -> list[dict]:
                                f"{scale}×, {label}: p95 over the standard query types ≤ {limit:g} ms",
                                value, limit, "ms", note=note))
 
+    # The region map of a results page is drawn from facet counts the search already has.
+    for scale in ("1", "50"):
+        pictures = (queries.get(scale) or {}).get("pictures") or {}
+        value = (pictures.get("map") or {}).get("p95_ms")
+        note = None if value is not None else (queries.get(scale) or {}).get("whoosh_unavailable") or f"no {scale}× query run"
+        out.append(_target(f"map_render_{scale}x", f"the region map added to a results page at {scale}× (geometry "
+                           f"and partial template): p95 over the query set ≤ 5 ms", value, 5.0, "ms", note=note))
+
     http = results.get("http") or {}
     runs = {str(r["concurrency"]): r for r in http.get("load", [])}
     c1, c16 = runs.get("1"), runs.get("16")

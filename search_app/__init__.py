@@ -47,12 +47,13 @@ def create_app(config: dict | None = None) -> Flask:
     app.json.ensure_ascii = False
     app.json.sort_keys = False
 
-    from .views import api, errors, exports, pages, resources
+    from .views import api, errors, exports, maps, pages, resources
 
     resources.init_app(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(exports.bp)
+    app.register_blueprint(maps.bp)
     pages.register_template_helpers(app)
 
     app.after_request(_security_headers)

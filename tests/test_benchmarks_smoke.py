@@ -247,3 +247,24 @@ def test_reusing_runs_refuse_without_an_earlier_run(tmp_path, option, capsys):
     err = capsys.readouterr().err.strip()
     assert "needs an earlier run's" in err and "index-1" in err and len(err.splitlines()) == 1
     assert not list((tmp_path / "out").glob("bench-*.json"))
+
+
+def test_pictures_timed_on_the_facet_counts_of_each_query(tmp_path, small):
+    from indexer.indexing import create_index
+    from search_app.search import Searcher
+
+    from benchmarks.pictures import time_pictures
+
+    create_index(tmp_path / "index", small)
+    searcher = Searcher(tmp_path / "index")
+    few = {kind: items[:2] for kind, items in querysets.build_queries(small).items()}
+    out = time_pictures(searcher, few, rounds=2)
+    with_hits = sum(1 for items in few.values() for q in items
+                    if searcher.search(q["q"], q["filters"], q["sort"], q["page"], 20)["total"])
+    assert out["search"]["n"] == sum(len(v) for v in few.values())
+    assert out["map"]["n"] == out["time_chart"]["n"] == with_hits > 0
+    assert 0 < out["map"]["p50_ms"] <= out["map"]["p95_ms"]
+    run = {"queries": {"1": {"pictures": out}}}
+    checked = {t["name"]: t for t in targets.check(run)}
+    assert checked["map_render_1x"]["value"] == out["map"]["p95_ms"]
+    assert checked["map_render_50x"]["status"] == "not measured"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import date
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -270,3 +271,78 @@ def test_histogram_bar_filters_by_month(watched, web_records):
     november = sum(1 for r in web_records if (r.get("publish_date") or "").startswith("2021-11"))
     assert total_on(page) == november
     w.shot("15-histogram-month")
+
+
+def no_overflow(page) -> int:
+    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+
+
+def tile_counts(page) -> dict[str, int]:
+    counts = {}
+    for tile in page.locator("svg.tile-map a.map-tile").all():
+        texts = tile.locator("text").all_text_contents()
+        counts[tile.get_attribute("data-region")] = int(texts[1])
+    return counts
+
+
+def test_region_map_click_narrows_and_back_returns(watched):
+    w = watched(viewport={"width": 1280, "height": 900})
+    page = w.goto("/?q=物流")
+    hits = total_on(page)
+    counts = tile_counts(page)
+    assert counts and all(facet_count(page, "region", region) == n for region, n in counts.items())
+    assert no_overflow(page) <= 0
+    w.shot("16-map-desktop", element=page.locator("details.region-map"))
+    region = max(counts, key=lambda r: (counts[r], r))
+    page.locator(f'svg.tile-map a.map-tile[data-region="{region}"]').click()
+    page.wait_for_url(re.compile("region="))
+    assert params(page)["region"] == [region] and params(page)["q"] == ["物流"]
+    assert total_on(page) == counts[region] < hits
+    assert page.locator(f'fieldset[data-facet="region"] input[value="{region}"]').is_checked()
+    w.shot("17-map-region-clicked")
+    page.go_back()
+    page.wait_for_url(lambda url: "region=" not in url)
+    assert total_on(page) == hits and tile_counts(page) == counts
+
+
+def test_region_map_without_javascript_and_at_phone_width(watched):
+    w = watched(viewport={"width": 1280, "height": 900}, java_script_enabled=False)
+    page = w.goto("/?q=物流")
+    region = page.locator("svg.tile-map a.map-tile").first.get_attribute("data-region")
+    page.locator(f'svg.tile-map a.map-tile[data-region="{region}"]').click()
+    page.wait_for_url(re.compile("region="))
+    assert params(page)["region"] == [region]
+    phone = watched(viewport={"width": 360, "height": 780}, is_mobile=True, has_touch=True)
+    for path, name in (("/?q=物流", "18-phone-map"), ("/diffusion?cites=国办发〔2021〕19号", "19-phone-diffusion")):
+        page = phone.goto(path)
+        assert no_overflow(page) <= 0, path
+        box = page.locator("svg.tile-map").first.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 360, path
+        phone.shot(name, full_page=True)
+
+
+def test_diffusion_view_of_a_central_document(watched, web_records):
+    w = watched(viewport={"width": 1280, "height": 900})
+    # The provinces implementing 国办发〔2021〕19号 according to the records' citation links.
+    implementing = {r["region"]: r["publish_date"] for r in web_records
+                    if any(link.get("doc_number") == "国办发〔2021〕19号" for link in r.get("cites") or [])}
+    assert len(implementing) >= 3
+    page = w.goto("/doc/2021-12-l14")
+    page.locator("section.lineage a", has_text="各省落实情况").first.click()
+    page.wait_for_url(re.compile(r"/diffusion\?cites="))
+    section = page.locator("section.diffusion")
+    first = min(implementing.values())
+    for region, day in implementing.items():
+        lag = (date.fromisoformat(day) - date.fromisoformat(first)).days
+        assert section.locator(f'tr[data-region="{region}"] td.lag').inner_text() == str(lag)
+        assert f"{lag}天" in section.locator(f'svg.tile-map a.map-tile[data-region="{region}"]').text_content()
+    assert section.locator("svg.timeline-chart circle").count() == len(implementing)
+    assert "不在本语料中" in section.inner_text()
+    assert no_overflow(page) <= 0
+    w.shot("20-diffusion-desktop", full_page=True)
+    # A province's tile lists its documents citing the parent.
+    region = sorted(implementing)[0]
+    section.locator(f'svg.tile-map a.map-tile[data-region="{region}"]').click()
+    page.wait_for_url(re.compile("region="))
+    assert total_on(page) == sum(1 for r in web_records if r.get("region") == region
+                                 and any(link.get("doc_number") == "国办发〔2021〕19号" for link in r.get("cites") or []))

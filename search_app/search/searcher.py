@@ -20,6 +20,7 @@ from indexer.schema import KIND_ORDER, KIND_PRIOR, LIST_FIELDS, RESULT_FIELDS, S
 from search_app.settings import setting
 
 from . import highlight
+from .diffusion import diffusion
 from .errors import IndexUnavailable, QueryError
 from .facets import facet_counts, month_histogram
 from .filters import allowed_by_dates, normalize_filters, selections
@@ -323,6 +324,14 @@ class Searcher:
         with self.generation(check_resources=False) as gen:
             docnum = gen.docnum_by_id.get(doc_id)
             return gen.record(docnum) if docnum is not None else None
+
+    def diffusion(self, value: str) -> dict | None:
+        """The documents citing the parent `value` names (record id, 文号 or title), with
+        their regions and dates; None when none does (see search/diffusion.py)."""
+        if not isinstance(value, str) or not value.strip():
+            return None
+        with self.generation() as gen:
+            return diffusion(gen, value.strip())
 
     def paragraphs(self, id_or_record, query: str) -> list[dict]:
         """The document's text as paragraphs (non-blank lines: {text, spans}), each

@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, jsonify, request
 from indexer.build import index_status
 
 from .errors import error_response
+from .maps import diffusion_json, load_diffusion, map_json, searched
 from .params import parse_search_args, valid_doc_id
 from .resources import EXTENSION, get_searcher
 from .searching import QueryError, find_document, run_search
@@ -21,6 +22,23 @@ def search():
     except QueryError as exc:
         return error_response(400, str(exc))
     return jsonify({**result, "params": params.to_json()})
+
+
+@bp.get("/map", endpoint="map")
+def region_map():
+    """The counts the map of the search page draws: the region facet, the central documents apart."""
+    params, result, error = searched(request.args)
+    if error is not None:
+        return error
+    return jsonify(map_json(result, params))
+
+
+@bp.get("/diffusion")
+def diffusion():
+    view, error = load_diffusion(request.args)
+    if error is not None:
+        return error
+    return jsonify(diffusion_json(view))
 
 
 @bp.get("/documents/<doc_id>")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from flask import url_for
 from markupsafe import Markup
 
 from search_app.search import HtmlFormatter
@@ -31,6 +32,12 @@ def paragraphs_html(paragraphs) -> tuple[list[Markup], bool]:
     rendered = [Markup(HtmlFormatter(first_id="first-hit" if i == first else None).format(p["text"], p["spans"]))
                 for i, p in enumerate(paragraphs)]
     return rendered, first is not None
+
+
+def search_url(query_string: str = "") -> str:
+    """The search page with a query string (SearchParams.query_string())."""
+    base = url_for("pages.search")
+    return f"{base}?{query_string}" if query_string else base
 
 
 def web_url(url) -> str | None:

@@ -1,9 +1,7 @@
 """HTML pages: the search page, the document page and the query-language help."""
 from __future__ import annotations
 
-import calendar
 import re
-from datetime import date
 
 from flask import Blueprint, current_app, render_template, request, url_for
 
@@ -11,7 +9,7 @@ from indexer.lineage import RELATION_LABELS, group_by_region
 from search_app.settings import setting
 
 from .errors import error_response
-from .formatting import citation, paragraphs_html, source_reports, web_url
+from .formatting import citation, paragraphs_html, search_url, source_reports, web_url
 from .helpdoc import help_html
 from .params import (
     FACETS,
@@ -23,7 +21,8 @@ from .params import (
     valid_doc_id,
 )
 from .resources import get_searcher
-from .searching import QueryError, find_document, related_documents, run_search
+from .maps import diffusion_view, search_map, search_map_links, time_chart
+from .searching import QueryError, find_diffusion, find_document, related_documents, run_search
 
 bp = Blueprint("pages", __name__)
 
@@ -41,11 +40,6 @@ def register_template_helpers(app) -> None:
     app.jinja_env.filters["facet_label"] = facet_label
     app.jinja_env.filters["cn_date"] = cn_date
     app.jinja_env.filters["web_url"] = web_url
-
-
-def search_url(query_string: str = "") -> str:
-    base = url_for("pages.search")
-    return f"{base}?{query_string}" if query_string else base
 
 
 def facet_label(value, name: str) -> str:
@@ -79,7 +73,11 @@ def search():
         "suggestions": [{**s, "url": search_url(params.replace(q=s["query"], page=1).query_string())}
                         for s in result.get("suggestions") or []],
         "facets": facet_views(result, params),
-        "histogram": histogram_view(result, params),
+        "histogram": time_chart(result, params),
+        "region_map": search_map(result, params) if result["total"] else None,
+        "map_links": search_map_links(params),
+        # A search narrowed to the documents citing a parent: that parent's diffusion view.
+        "diffusion_links": [url_for("maps.diffusion", cites=v) for v in params.filters.get("cites", ())],
         "chips": params.chips(),
         "clear_all": params.cleared().query_string(),
         "pages": pagination(result, params),
@@ -125,6 +123,7 @@ def document(doc_id: str):
         region_link=(search_url(SearchParams().toggled("region", record["region"]).query_string())
                      if record.get("region") else None),
         lineage=lineage_view(searcher, record),
+        diffusion=document_diffusion(searcher, record),
         json_url=url_for("api.document", doc_id=doc_id),
         search_back=search_url(SearchParams(q=q).query_string()) if q else None,
     )
@@ -133,6 +132,14 @@ def document(doc_id: str):
 @bp.get("/help")
 def help_page():
     return render_template("help.html", query_language=help_html())
+
+
+def document_diffusion(searcher, record: dict) -> dict | None:
+    """Where a central document was taken up (for every central policy, cited or not)."""
+    if record.get("level") != "central" or record.get("kind") != "policy":
+        return None
+    data = find_diffusion(searcher, record["id"])
+    return diffusion_view(data) if data else None
 
 
 def lineage_view(searcher, record: dict) -> dict | None:
@@ -154,6 +161,7 @@ def lineage_view(searcher, record: dict) -> dict | None:
             "url": doc_link(link.get("target_id")),
             "phrase": link.get("phrase"),
             "others": search_url(SearchParams().toggled("cites", link["key"]).query_string()) if link.get("key") else None,
+            "diffusion": url_for("maps.diffusion", cites=link["key"]) if link.get("key") else None,
         })
     # Who cites it, by region: how far down the hierarchy a policy was taken up.
     cited_by = [(region, [{"relation": RELATION_LABELS.get(e.get("relation"), "引用"), "title": e.get("title"),
@@ -209,45 +217,6 @@ def facet_views(result: dict, params: SearchParams) -> list[dict]:
             "selected_count": len(head),
         })
     return views
-
-
-def histogram_view(result: dict, params: SearchParams) -> dict | None:
-    """Hits by publish month as SVG bar geometry; each bar links to that month's range."""
-    months = []
-    for item in result.get("histogram") or []:
-        m = re.match(r"^(\d{4})-(\d{1,2})", str(item.get("value") or ""))
-        if m and item.get("count"):
-            months.append((int(m.group(1)), int(m.group(2)), int(item["count"]), bool(item.get("selected"))))
-    if not months:
-        return None
-    months.sort()
-    peak = max(c for _, _, c, _ in months)
-    dated = bool(params.date_from or params.date_to)
-    bar_w, gap, height = 18, 4, 64
-    bars = []
-    for i, (year, month, count, inside) in enumerate(months):
-        h = max(round(height * count / peak), 2)
-        first = date(year, month, 1).isoformat()
-        last = date(year, month, calendar.monthrange(year, month)[1]).isoformat()
-        bars.append({
-            "label": f"{year}年{month}月",
-            "tick": f"{month}月" if len(months) <= 12 else (str(year) if month == 1 or i == 0 else ""),
-            "count": count,
-            "x": i * (bar_w + gap),
-            "y": height - h,
-            "w": bar_w,
-            "h": h,
-            # Months inside the chosen date range; with no range, none stands out.
-            "selected": dated and inside,
-            "url": search_url(params.replace(date_from=first, date_to=last, page=1).query_string()),
-        })
-    return {
-        "bars": bars,
-        "width": len(bars) * (bar_w + gap) - gap,
-        "height": height,
-        "first": bars[0]["label"],
-        "last": bars[-1]["label"],
-    }
 
 
 def pagination(result: dict, params: SearchParams) -> dict | None:

@@ -33,3 +33,8 @@ def find_document(searcher, doc_id: str) -> dict | None:
 
 def related_documents(searcher, doc_id: str, n: int) -> list[dict]:
     return [with_html(r) for r in searcher.more_like_this(doc_id, n) or []]
+
+
+def find_diffusion(searcher, value: str) -> dict | None:
+    """The documents citing the parent `value` names, with regions and dates (or None)."""
+    return searcher.diffusion(value)
