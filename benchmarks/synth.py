@@ -254,4 +254,10 @@ def write_data_dir(data_dir: Path, records: list[dict], scale: int, seed: int = 
             lines = [json.dumps(r, ensure_ascii=False) for r in synth.report(back)]
             path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         names.append(name)
+    # A report left by an interrupted run (the incremental step adds and then removes
+    # one) would make this corpus larger than its scale.
+    wanted = {target.name, *names}
+    for path in reports.iterdir():
+        if path.name not in wanted:
+            path.unlink()
     return names
