@@ -9,57 +9,14 @@ import json
 import shutil
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
+from tests.replica_support import Http, damaging, publishing_app, write_report
 from tests.web_support import ROOT, web_records  # noqa: F401 - fixture
 
 FIRST = 18  # records in the first report; the rest come in a second one
-
-
-def write_report(data_dir: Path, name: str, records) -> None:
-    reports = data_dir / "reports"
-    reports.mkdir(parents=True, exist_ok=True)
-    with open(reports / name, "w", encoding="utf-8") as out:
-        for record in records:
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
-
-
-class Http:
-    """A WSGI app served on 127.0.0.1 from a thread; `url` is its base."""
-
-    def __init__(self, app):
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.thread.join(10)
-
-
-def publishing_app(index_root: Path, allow=("127.0.0.1/32",)):
-    from search_app import create_app
-
-    return create_app({"INDEX_DIR": str(index_root), "PUBLISH_ALLOW": allow, "TESTING": True})
-
-
-def damaging(app, how: str):
-    """The primary's app behind a link that damages one file body: a flipped byte, or
-    the connection closed half-way (the Content-Length promised the whole file)."""
-    def wrapped(environ, start_response):
-        body = app(environ, start_response)
-        if "/replicate/generations/" not in environ.get("PATH_INFO", ""):
-            return body
-        data = b"".join(body)
-        if how == "flip":
-            return [data[:len(data) // 2] + bytes([data[len(data) // 2] ^ 0x55]) + data[len(data) // 2 + 1:]]
-        return [data[: len(data) // 2]]
-    return wrapped
 
 
 @pytest.fixture(scope="module")
