@@ -143,18 +143,18 @@ def _listing(source: str, timeout: float) -> dict:
 
 def _download(url: str, target: Path, entry: dict, timeout: float) -> None:
     digest, got = hashlib.sha256(), 0
-    try:
-        with _open(url, timeout) as response, open(target, "wb") as out:
-            while True:
+    with _open(url, timeout) as response, open(target, "wb") as out:
+        while True:
+            try:
                 chunk = response.read(CHUNK)
-                if not chunk:
-                    break
-                digest.update(chunk)
-                out.write(chunk)
-                got += len(chunk)
-    except (OSError, http.client.HTTPException) as exc:  # IncompleteRead: the connection broke mid-body
-        raise ReplicationError(f"the transfer of {entry['name']} was cut off after {got} of {entry['size']} bytes "
-                               f"({type(exc).__name__})") from None
+            except (OSError, http.client.HTTPException) as exc:  # IncompleteRead: the connection broke
+                raise ReplicationError(f"the transfer of {entry['name']} was cut off after {got} of "
+                                       f"{entry['size']} bytes ({type(exc).__name__})") from None
+            if not chunk:
+                break
+            digest.update(chunk)
+            out.write(chunk)  # an OSError here (a full disk) is the replica's, said by _copy
+            got += len(chunk)
     if got != entry["size"]:
         raise ReplicationError(f"the transfer of {entry['name']} was cut off: {got} of {entry['size']} bytes")
     if digest.hexdigest() != entry["sha256"]:
@@ -185,6 +185,10 @@ def _copy(source: str, root: Path, listing: dict, wanted: str, timeout: float) -
             result.downloaded_bytes += entry["size"]
         _check(tmp, build_id, wanted)
         install_generation(root, tmp, build_id)
+    except OSError as exc:  # this machine's disk: full, read-only, permissions
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ReplicationError(f"the copy of generation {build_id} could not be written under {root}: "
+                               f"{exc.strerror or exc}") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

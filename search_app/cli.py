@@ -132,6 +132,7 @@ def replicate(source: str, index_dir: str, keep: int, watch: bool, interval: flo
     from search_app.settings import setting
 
     interval = interval or setting("replicate_interval")
+    last_problem = None
     while True:
         try:
             result = pull(source, Path(index_dir), keep=keep, timeout=setting("replicate_timeout"))
@@ -139,15 +140,19 @@ def replicate(source: str, index_dir: str, keep: int, watch: bool, interval: flo
             if not watch:
                 fail(str(exc), EXIT_LOCKED)
         except ReplicationError as exc:
+            problem = f"replicate from {source}: {exc}"
             if not watch:
-                fail(f"replicate from {source}: {exc}", EXIT_FAILED)
-            _log_line(f"replicate from {source}: {exc}")
+                fail(problem, EXIT_FAILED)
+            if problem != last_problem:  # a primary down for an hour: one line, not 360
+                _log_line(problem)
+            last_problem = problem
         else:
             if not watch:
                 click.echo(result.message)
                 return
-            if result.outcome != "unchanged":
+            if result.outcome != "unchanged" or last_problem:
                 _log_line(result.message)
+            last_problem = None
         time.sleep(interval)
 
 

@@ -30,10 +30,10 @@ from urllib.parse import urlencode
 
 import pytest
 
+from benchmarks.balanced import HAPROXY, haproxy_config
 from tests.replica_support import Http, damaging, publishing_app, write_report
 from tests.web_support import ROOT, WEB_IDS, web_records  # noqa: F401 - fixture
 
-HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
 IP = shutil.which("ip") or "/usr/sbin/ip"
 POLICY_SEARCH = [sys.executable, "-m", "search_app.cli"]
 PROPAGATION_S = 30
@@ -181,25 +181,6 @@ class Clients:
         self.stop.set()
         for thread in self.threads:
             thread.join(40)
-
-
-def haproxy_config(bind: str, replicas: list[str], path: Path) -> Path:
-    """deploy/haproxy.cfg with its bind and server lines pointed at this cluster."""
-    lines, servers_written = [], False
-    for line in (ROOT / "deploy" / "haproxy.cfg").read_text().splitlines():
-        stripped = line.strip()
-        if stripped.startswith("bind "):
-            line = f"    bind {bind}"
-        elif stripped.startswith("server "):
-            if servers_written:
-                continue
-            line = "\n".join(f"    server replica{n + 1} {address}" for n, address in enumerate(replicas))
-            servers_written = True
-        elif stripped.startswith("log "):
-            continue  # no syslog socket here: HAProxy's own log lines are not needed
-        lines.append(line)
-    path.write_text("\n".join(lines) + "\n")
-    return path
 
 
 def test_replicas_behind_haproxy(tmp_path, web_records, report_records, jieba_ready):

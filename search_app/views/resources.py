@@ -61,11 +61,11 @@ def generation_name() -> str | None:
     searcher = g.get("searcher")
     if searcher is not None:
         return searcher.generation_name
-    from search_app.search import IndexUnavailable, resolve_index
+    from indexer.build import live_build_id
 
     try:
-        return resolve_index(current_app.config["INDEX_DIR"])[1]
-    except IndexUnavailable:
+        return live_build_id(current_app.config["INDEX_DIR"])  # CURRENT read, nothing opened
+    except OSError:
         return None
 
 
