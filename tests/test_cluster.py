@@ -25,6 +25,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import warnings
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -41,6 +42,7 @@ CLIENTS = 8
 QUERIES = ["", "冷链", "物流", "绿色低碳", "实施意见", "保障性租赁住房"]
 
 pytestmark = [
+    pytest.mark.cluster,
     pytest.mark.skipif(os.geteuid() != 0, reason="needs root to create network namespaces and veth pairs"),
     pytest.mark.skipif(not os.path.exists(HAPROXY),
                        reason="haproxy is not installed (make test installs Debian's package when run as root)"),
@@ -188,6 +190,8 @@ def test_replicas_behind_haproxy(tmp_path, web_records, report_records, jieba_re
 
     net = Network(["primary", "replica1", "replica2", "lb"])
     print(f"cluster on {net.mode}")
+    if net.mode != "network namespaces":  # said in the test report, not only with -s
+        warnings.warn(f"the cluster test ran on {net.mode}", stacklevel=1)
     started: list[Process] = []
     http_link = None
     try:
