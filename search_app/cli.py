@@ -109,8 +109,17 @@ def serve(index_dir: str, host: str, port: int, workers: int | None, publish_all
         fail(str(exc), EXIT_USAGE)
 
 
+def _primary_url(ctx, param, value):
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value or "")
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise click.BadParameter(f"the primary's http:// or https:// address, not {value!r}")
+    return value
+
+
 @main.command()
-@click.option("--from", "source", required=True, metavar="URL",
+@click.option("--from", "source", required=True, metavar="URL", callback=_primary_url,
               help="The primary's address, e.g. http://10.0.0.10:8000 (its serve --publish-allow must admit this host).")
 @click.option("--index-dir", envvar="POLICY_SEARCH_INDEX_DIR", default=DEFAULT_INDEX_DIR, show_default=True,
               help="This replica's index root (also $POLICY_SEARCH_INDEX_DIR).")

@@ -172,3 +172,7 @@ def test_cli_one_line_and_non_zero_when_the_primary_is_down(tmp_path):
     assert done.returncode == 1 and "Traceback" not in done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("policy-search: replicate from") and "cannot be reached" in lines[0]
+    usage = subprocess.run([sys.executable, "-m", "search_app.cli", "replicate", "--from", "ftp://primary",
+                            "--index-dir", str(tmp_path / "replica")], cwd=ROOT, capture_output=True, text=True,
+                           timeout=60)
+    assert usage.returncode == 2 and "http://" in usage.stderr and not (tmp_path / "replica").exists()
