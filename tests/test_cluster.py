@@ -267,7 +267,7 @@ def test_replicas_behind_haproxy(tmp_path, web_records, report_records, jieba_re
                      PROPAGATION_S, f"generation {second} did not reach both replicas in {PROPAGATION_S} s")
             propagation = time.monotonic() - t0
             switched = time.monotonic()
-            time.sleep(2)
+            time.sleep(3)
         finally:
             clients.finish()
         print(f"{len(clients.answers)} answers, {len(clients.failures)} failures; "
@@ -279,7 +279,9 @@ def test_replicas_behind_haproxy(tmp_path, web_records, report_records, jieba_re
             if query == "":  # everything: the whole of one generation, never part of a copy
                 assert total == counts[generation], (generation, total)
         assert {a[2] for a in clients.answers} == set(counts)
-        assert all(a[2] == second for a in clients.answers if a[0] > switched + 0.5)
+        # Once both replicas are on it, only the new generation answers (a request pinned
+        # to the old one before the switch may still finish on it: a margin for those).
+        assert all(a[2] == second for a in clients.answers if a[0] > switched + 1.5)
 
         # A damaged transfer: replica2 stops polling; the primary builds a third
         # generation; a pull over a link that flips a byte is refused, one line, exit 1.
