@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench install install-test browser fonts build clean
+.PHONY: run test bench install install-test browser fonts haproxy build clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,13 +38,23 @@ fonts:
 	      || echo "fonts-wqy-zenhei could not be installed: PDF tests will skip"; \
 	  else echo "fonts-wqy-zenhei missing and not root: PDF tests will skip"; fi; }
 
+# Debian's HAProxy for the cluster test (a primary, two replicas and the load
+# balancer in network namespaces) and the load-balancer benchmark; without it (or
+# without root) they skip and say why.
+haproxy:
+	@command -v haproxy >/dev/null 2>&1 || test -x /usr/sbin/haproxy || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy iproute2) >/dev/null 2>&1 \
+	      || echo "haproxy could not be installed: the cluster test will skip"; \
+	  else echo "haproxy missing and not root: the cluster test will skip"; fi; }
+
 build: $(STAMP)
 	$(BIN)/policy-search build --data-dir $(DATA_DIR) --index-dir $(INDEX_DIR) --if-missing
 
 run: build
 	$(BIN)/policy-search serve --index-dir $(INDEX_DIR) --host $(HOST) --port $(PORT)
 
-test: $(STAMP) browser fonts
+test: $(STAMP) browser fonts haproxy
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

@@ -87,26 +87,36 @@ class Server:
 
     def cpu_seconds(self) -> float:
         """User + system CPU of the master and its current workers, from /proc."""
-        tick = os.sysconf("SC_CLK_TCK")
-        total = 0
-        for pid in [self.proc.pid, *self.worker_pids()]:
-            try:
-                with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
-                    fields = fh.read().rsplit(")", 1)[1].split()
-                total += int(fields[11]) + int(fields[12])
-            except (OSError, IndexError, ValueError):
-                pass
-        return total / tick
+        return process_cpu_seconds([self.proc.pid, *self.worker_pids()])
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=40)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, 40)
         self.log.close()
+
+
+def stop_process(proc: subprocess.Popen, timeout: float) -> None:
+    """SIGTERM, then SIGKILL after `timeout` seconds: only the process we started."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def process_cpu_seconds(pids) -> float:
+    """User + system CPU of these processes (all their threads), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / tick
 
 
 def _fetch(url: str) -> tuple[int, bytes]:

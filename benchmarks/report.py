@@ -13,6 +13,13 @@ def _f(value, digits=2) -> str:
     return str(value)
 
 
+def _table(header: list[str], rows: list[list], left=(0,)) -> list[str]:
+    """A Markdown table; numbers right-aligned except in the `left` columns."""
+    align = ["---" if n in left else "---:" for n in range(len(header))]
+    return ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"] + [
+        "| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+
+
 def render(r: dict) -> str:
     m = r["machine"]
     lines = [f"Run of {m['measured_at']}: {m['nproc']} cores ({m['cpu_model']}), {m['memory_mb']} MB, "
@@ -137,16 +144,15 @@ def render(r: dict) -> str:
         lines += ["", f"### HTTP (JSON API, {http.get('scale')}×, loopback)", ""]
         if http.get("error"):
             lines.append(f"Error: {http['error']}")
-        lines += ["| concurrency | seconds | requests | errors | req/s | p50 ms | p95 ms | p99 ms | worker RSS MB "
-                  "| server cores | client cores |",
-                  "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        rows = []
         for run in http.get("load", []):
-            lat = run["latency"]
-            mem = run.get("memory") or {}
-            lines.append(f"| {run['concurrency']} | {_f(run['duration_s'], 1)} | {run['requests']} | {run['errors']} | "
-                         f"{_f(run['throughput_rps'], 1)} | {_f(lat['p50_ms'], 1)} | {_f(lat['p95_ms'], 1)} | "
-                         f"{_f(lat['p99_ms'], 1)} | {_f(mem.get('worker_rss_max_mb'), 0)} × {mem.get('workers')} | "
-                         f"{_f(run.get('server_cores'))} | {_f(run.get('client_cores'))} |")
+            lat, mem = run["latency"], run.get("memory") or {}
+            rows.append([run["concurrency"], _f(run["duration_s"], 1), run["requests"], run["errors"],
+                         _f(run["throughput_rps"], 1), _f(lat["p50_ms"], 1), _f(lat["p95_ms"], 1),
+                         _f(lat["p99_ms"], 1), f"{_f(mem.get('worker_rss_max_mb'), 0)} × {mem.get('workers')}",
+                         _f(run.get("server_cores")), _f(run.get("client_cores"))])
+        lines += _table(["concurrency", "seconds", "requests", "errors", "req/s", "p50 ms", "p95 ms", "p99 ms",
+                         "worker RSS MB", "server cores", "client cores"], rows, left=())
         typed = [run for run in http.get("load", []) if run.get("latency_by_type")]
         if typed:
             lines += ["", "HTTP latency by query type (ms, p50 / p95 / p99):", "",
@@ -164,6 +170,28 @@ def render(r: dict) -> str:
                           f"seen {sw['load']['labels']} (before {sw['documents_before']}, after "
                           f"{sw['documents_after']}); build outcome "
                           f"{(sw.get('build') or {}).get('outcome') or (sw.get('build') or {}).get('error')}."]
+
+        lb = http.get("balanced")
+        if lb:
+            lines += ["", f"### Load balancer (HAProxy, deploy/haproxy.cfg; concurrency {lb.get('concurrency')}, "
+                          f"{http.get('scale')}×, loopback; median of {lb.get('rounds', 1)} rounds)", ""]
+            if lb.get("error"):
+                lines.append(f"Error: {lb['error']}")
+            rows = []
+            for run in lb.get("runs", []):
+                lat = run["latency"]
+                rows.append([run["setup"], f"{run['servers']} × {run['workers'] // max(run['servers'], 1)}",
+                             run["requests"], run["errors"], _f(run["throughput_rps"], 1),
+                             ", ".join(_f(x, 1) for x in run.get("rounds_rps") or []), _f(lat["p50_ms"], 1),
+                             _f(lat["p95_ms"], 1), _f(run["server_cores"]), _f(run["haproxy_cores"]),
+                             _f(run["client_cores"]), f"{_f(run['machine_busy'] * 100, 0)}%"])
+            lines += _table(["set-up", "servers × workers", "requests", "errors", "req/s", "req/s each round",
+                             "p50 ms", "p95 ms", "server cores", "haproxy cores", "client cores", "machine busy"],
+                            rows, left=(0, 1, 5))
+            if lb.get("two_replicas_vs_one_server") is not None:
+                lines += ["", f"Two replicas through HAProxy / one server (median of the rounds' ratios): "
+                              f"{_f(lb['two_replicas_vs_one_server'])}×. Machine busy counts every process on "
+                              "the machine, other work included."]
 
     lines += ["", "### Targets", "", "| target | value | limit | status |", "| --- | ---: | ---: | --- |"]
     for t in r.get("targets", []):

@@ -17,7 +17,7 @@ import urllib.request
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import http_load, machine, memory, querysets, report, synth, targets
+from . import balanced, http_load, machine, memory, querysets, report, synth, targets
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -83,6 +83,12 @@ def parse_args(argv):
     p.add_argument("--memory-workers", type=int, default=4,
                    help="workers of the server whose memory is read after a generation switch, at every scale")
     p.add_argument("--skip-memory", action="store_true")
+    p.add_argument("--skip-balanced", action="store_true",
+                   help="leave out the load balancer (HAProxy → two replicas beside one server)")
+    p.add_argument("--balanced-concurrency", type=int, default=8,
+                   help="clients for the load-balancer comparison")
+    p.add_argument("--balanced-rounds", type=int, default=3,
+                   help="rounds of the load-balancer comparison (each set-up --duration seconds per round)")
     p.add_argument("--queries-only", action="store_true",
                    help="only the in-process queries, on the indexes an earlier run left in --work "
                         "(no build, no incremental build, no HTTP)")
@@ -137,6 +143,9 @@ def run_http(a, work: Path, records: list[dict], results: dict) -> dict:
         out["error"] = f"{type(exc).__name__}: {exc}"
     finally:
         server.stop()
+    if not a.skip_balanced:
+        out["balanced"] = balanced.run(root, paths, work, a.balanced_concurrency, a.duration, a.workers, CODE, log,
+                                       rounds=1 if a.quick else a.balanced_rounds)
     return out
 
 

@@ -482,6 +482,23 @@ def validate_generation(index_dir: Path, records: list[dict], live_manifest: dic
             "smoke_queries": queries, "problems": problems}
 
 
+# --------------------------------------------------------------------------- switch
+
+def install_generation(index_root, tmp: Path, build_id: str, stage=None) -> None:
+    """Move a complete, validated generation from `tmp` into place and make it live:
+    CURRENT is replaced atomically, then ACTIVATED is written. Call with the lock
+    held. Shared by a build and a replica's pull (indexer.replicate), so a copied
+    generation goes live exactly as a built one does."""
+    stage = stage or (lambda name, message: _pause_point(name))
+    final = generation_dir(index_root, build_id)
+    os.rename(tmp, final)
+    _fsync_dir(final.parent)
+    stage("switch", f"switching CURRENT to {build_id}")
+    write_atomic(Path(index_root) / CURRENT, build_id + "\n")
+    stage("activate", f"{build_id} is live")
+    write_atomic(final / ACTIVATED, _iso(_now()) + "\n")
+
+
 # --------------------------------------------------------------------------- build
 
 @dataclass
@@ -682,10 +699,7 @@ class _Build:
         _fsync_dir(self.tmp)
 
         self.stage("publish", "moving the generation into place")
-        final = generation_dir(self.root, self.build_id)
-        os.rename(self.tmp, final)
-        _fsync_dir(final.parent)
-        self._switch(self.build_id)
+        install_generation(self.root, self.tmp, self.build_id, stage=self.stage)
         self.stage("prune", f"keeping the last {self.keep} generations")
         pruned = prune_generations(self.root, self.keep)
         if pruned:
@@ -773,12 +787,6 @@ class _Build:
             "stages_s": dict(self.stages),  # up to validation; the rest takes milliseconds
             "record_hashes": hashes,
         }
-
-    def _switch(self, build_id: str) -> None:
-        self.stage("switch", f"switching CURRENT to {build_id}")
-        write_atomic(self.root / CURRENT, build_id + "\n")
-        self.stage("activate", f"{build_id} is live")
-        write_atomic(generation_dir(self.root, build_id) / ACTIVATED, _iso(_now()) + "\n")
 
     # -- last_build.json ---------------------------------------------------
 

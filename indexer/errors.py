@@ -12,7 +12,8 @@ an expected failure from a bug catches `IndexerError`.
     │   └── ResourcesMismatch the index was built with other analysis resources
     ├── BuildError            build: a build or rollback could not run
     │   ├── BuildLocked       another build or rollback holds the lock
-    │   └── RollbackError     no generation to switch to
+    │   ├── RollbackError     no generation to switch to
+    │   └── ReplicationError  replicate: a generation could not be copied from the primary
     └── BadDate               dates: a date bound that is malformed or does not exist
 """
 from __future__ import annotations
@@ -57,6 +58,12 @@ class BuildLocked(BuildError):
 
 class RollbackError(BuildError):
     """No generation to switch to, or the target is unusable."""
+
+
+class ReplicationError(BuildError):
+    """A generation could not be copied from the primary (unreachable, refused,
+    cut off, corrupted, or built with other analysis resources): the replica's live
+    generation stays."""
 
 
 # A ValueError as well, so that code validating input with `except ValueError` keeps working.

@@ -14,6 +14,9 @@ DEFAULT_CONFIG = {
     "INDEX_DIR": None,  # else $POLICY_SEARCH_INDEX_DIR, else DEFAULT_INDEX_DIR
     "SEARCHER": None,  # an already opened Searcher (the production server opens it before forking)
     "SITE_NAME": "政策检索",
+    # Addresses or networks that may pull index generations (views/publish.py); empty:
+    # nothing is published.
+    "PUBLISH_ALLOW": (),
 }
 
 # The browser may load only what this application serves: no inline script, no frames.
@@ -47,13 +50,14 @@ def create_app(config: dict | None = None) -> Flask:
     app.json.ensure_ascii = False
     app.json.sort_keys = False
 
-    from .views import api, errors, exports, maps, pages, resources
+    from .views import api, errors, exports, maps, pages, publish, resources
 
     resources.init_app(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(exports.bp)
     app.register_blueprint(maps.bp)
+    publish.init_app(app)
     pages.register_template_helpers(app)
 
     app.after_request(_security_headers)

@@ -81,20 +81,95 @@ def check(data_dir: str, as_json: bool) -> None:
     _exit_partial_if_skipped(corpus)
 
 
+def _networks(ctx, param, values):
+    from search_app.views.publish import allowed_networks
+
+    try:
+        allowed_networks(values)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return values
+
+
 @main.command()
 @click.option("--index-dir", envvar="POLICY_SEARCH_INDEX_DIR", default=DEFAULT_INDEX_DIR, show_default=True,
               help="Index root (also $POLICY_SEARCH_INDEX_DIR).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind; 0.0.0.0 exposes the server.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--workers", default=None, type=click.IntRange(1, 64), help="Worker processes [default: one per core, at least 2].")
-def serve(index_dir: str, host: str, port: int, workers: int | None) -> None:
+@click.option("--publish-allow", "publish_allow", multiple=True, metavar="CIDR", callback=_networks,
+              help="Publish the live generation under /replicate/ to these addresses or networks "
+                   "(repeatable; replicas pull from it). Off unless given.")
+def serve(index_dir: str, host: str, port: int, workers: int | None, publish_allow: tuple) -> None:
     """Serve the web UI and JSON API with gunicorn."""
     from search_app.server import ServerError, serve as run_server
 
     try:
-        run_server(index_dir, host=host, port=port, workers=workers)
+        run_server(index_dir, host=host, port=port, workers=workers, publish_allow=publish_allow)
     except ServerError as exc:
         fail(str(exc), EXIT_USAGE)
+
+
+def _primary_url(ctx, param, value):
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value or "")
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise click.BadParameter(f"the primary's http:// or https:// address, not {value!r}")
+    return value
+
+
+@main.command()
+@click.option("--from", "source", required=True, metavar="URL", callback=_primary_url,
+              help="The primary's address, e.g. http://10.0.0.10:8000 (its serve --publish-allow must admit this host).")
+@click.option("--index-dir", envvar="POLICY_SEARCH_INDEX_DIR", default=DEFAULT_INDEX_DIR, show_default=True,
+              help="This replica's index root (also $POLICY_SEARCH_INDEX_DIR).")
+@click.option("--keep", envvar="POLICY_SEARCH_KEEP", type=click.IntRange(2, 100), default=3, show_default=True,
+              help="Generations kept for rollback.")
+@click.option("--watch", is_flag=True, help="Keep polling (every --interval seconds) instead of one pass.")
+@click.option("--interval", type=click.FloatRange(0.2, None), default=None,
+              help="Seconds between polls with --watch [default: the replicate_interval setting].")
+def replicate(source: str, index_dir: str, keep: int, watch: bool, interval: float | None) -> None:
+    """Copy the primary's live generation here, check every file, switch to it.
+
+    Exit codes (one pass): 0 live (copied or unchanged), 1 failed (the live
+    generation stays), 2 usage, 75 a build, rollback or pull is running here.
+    """
+    import time
+
+    from indexer.errors import BuildLocked, ReplicationError
+    from indexer.replicate import replicate as pull
+    from search_app.settings import setting
+
+    interval = interval or setting("replicate_interval")
+    last_problem = None
+    while True:
+        try:
+            result = pull(source, Path(index_dir), keep=keep, timeout=setting("replicate_timeout"))
+        except BuildLocked as exc:
+            if not watch:
+                fail(str(exc), EXIT_LOCKED)
+        except ReplicationError as exc:
+            problem = f"replicate from {source}: {exc}"
+            if not watch:
+                fail(problem, EXIT_FAILED)
+            if problem != last_problem:  # a primary down for an hour: one line, not 360
+                _log_line(problem)
+            last_problem = problem
+        else:
+            if not watch:
+                click.echo(result.message)
+                return
+            if result.outcome != "unchanged" or last_problem:
+                _log_line(result.message)
+            last_problem = None
+        time.sleep(interval)
+
+
+def _log_line(message: str) -> None:
+    from datetime import datetime
+
+    click.echo(f"{datetime.now().strftime('%Y-%m-%d %H:%M:%S')} {message}", err=True)
 
 
 # --------------------------------------------------------------------------- index builds

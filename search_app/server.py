@@ -40,7 +40,7 @@ class PolicySearchServer(BaseApplication):
         return self.application
 
 
-def build_app(index_dir: str):
+def build_app(index_dir: str, publish_allow=()):
     """Initialise jieba and open the index in this process, then create the app around them."""
     from indexer.analysis import init_jieba
     from search_app import create_app
@@ -57,7 +57,7 @@ def build_app(index_dir: str):
     if not status.get("available"):
         raise ServerError(status.get("error") or f"索引目录 {index_dir} 中没有可用的索引")
     searcher.warm()
-    return create_app({"INDEX_DIR": index_dir, "SEARCHER": searcher})
+    return create_app({"INDEX_DIR": index_dir, "SEARCHER": searcher, "PUBLISH_ALLOW": tuple(publish_allow)})
 
 
 def gunicorn_options(host: str, port: int, workers: int | None) -> dict:
@@ -79,6 +79,7 @@ def gunicorn_options(host: str, port: int, workers: int | None) -> dict:
     }
 
 
-def serve(index_dir: str, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, workers: int | None = None) -> None:
-    app = build_app(index_dir)
+def serve(index_dir: str, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, workers: int | None = None,
+          publish_allow=()) -> None:
+    app = build_app(index_dir, publish_allow)
     PolicySearchServer(app, gunicorn_options(host, port, workers)).run()

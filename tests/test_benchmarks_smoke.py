@@ -5,7 +5,9 @@ No figure is checked against a limit here: speed is measured by `make bench` onl
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -268,3 +270,39 @@ def test_pictures_timed_on_the_facet_counts_of_each_query(tmp_path, small):
     checked = {t["name"]: t for t in targets.check(run)}
     assert checked["map_render_1x"]["value"] == out["map"]["p95_ms"]
     assert checked["map_render_50x"]["status"] == "not measured"
+
+
+def test_haproxy_config_points_the_deployed_file_at_the_replicas(tmp_path):
+    from benchmarks import balanced
+
+    path = balanced.haproxy_config("127.0.0.1:9999", ["127.0.0.1:8001", "127.0.0.1:8002", "127.0.0.1:8003"],
+                                   tmp_path / "haproxy.cfg")
+    text = path.read_text()
+    deployed = balanced.DEPLOY_CONFIG.read_text()
+    assert "bind 127.0.0.1:9999" in text and "option httpchk GET /api/ready" in text
+    assert [line.split()[-1] for line in text.splitlines() if line.strip().startswith("server ")] == [
+        "127.0.0.1:8001", "127.0.0.1:8002", "127.0.0.1:8003"]
+    # Everything else is the deployed file's (retries, health checks, the /replicate/ block).
+    kept = [line for line in deployed.splitlines() if not line.strip().startswith(("bind ", "server ", "log "))]
+    assert kept == [line for line in text.splitlines() if not line.strip().startswith(("bind ", "server "))]
+    if os.path.exists(balanced.HAPROXY):
+        checked = subprocess.run([balanced.HAPROXY, "-c", "-f", str(path)], capture_output=True, text=True)
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_report_renders_the_load_balancer_comparison():
+    def setup(name, servers, rps, proxy):
+        return {"setup": name, "servers": servers, "workers": 2 * servers, "requests": int(rps * 10), "errors": 0,
+                "throughput_rps": rps, "latency": stats.summarize_ms([0.05]), "server_cores": 1.5,
+                "haproxy_cores": proxy, "client_cores": 0.2, "machine_busy": 0.97, "rounds_rps": [rps, rps + 1]}
+
+    machine = {"measured_at": "2026-01-01T00:00:00+00:00", "nproc": 2, "cpu_model": "x", "memory_mb": 1024,
+               "python": "3.11", "jieba": "0.42.1", "whoosh": "2.7.5", "sqlite": "3.40",
+               "load_average_at_start": [0.5, 0.5, 0.5]}
+    run = {"machine": machine, "http": {"scale": 1, "load": [], "balanced": {
+        "concurrency": 8, "two_replicas_vs_one_server": 1.05,
+        "runs": [setup("one server", 1, 100.0, None), setup("HAProxy → 2 replicas", 2, 105.0, 0.1)]}}}
+    text = report.render(run)
+    assert "### Load balancer (HAProxy" in text
+    assert "| HAProxy → 2 replicas | 2 × 2 | 1050 | 0 | 105.0 | 105.0, 106.0 |" in text
+    assert "97%" in text and "(median of the rounds' ratios): 1.05×" in text

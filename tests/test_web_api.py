@@ -78,8 +78,10 @@ def test_search_errors_are_json_400_in_chinese(client):
         assert any("\u4e00" <= ch <= "\u9fff" for ch in data["error"]["message"]), data
 
 
-def test_document(client, indexed):
+def test_document(client, indexed, web_index):
     data = api(client, "/api/documents/2021-12-l17")
+    # The stored record, and which index generation answered.
+    assert data.pop("generation") == (web_index / "CURRENT").read_text().strip()
     assert data == indexed["2021-12-l17"]
     assert data["text"] and data["summary"]
     data = api(client, "/api/documents/2021-12-x99", 404)
@@ -108,3 +110,18 @@ def test_only_get(client):
     response = client.post("/api/search")
     assert response.status_code == 405 and response.get_json()["error"]["status"] == 405
     assert "GET" in response.headers["Allow"]
+
+
+def test_readiness_and_the_generation_on_every_response(client, web_index, tmp_path):
+    from search_app import create_app
+
+    live = (web_index / "CURRENT").read_text().strip()
+    ready = client.get("/api/ready")
+    assert ready.status_code == 200 and ready.get_json() == {"ready": True, "generation": live}
+    for url in ("/api/search?q=冷链", "/?q=冷链", "/static/app.js", "/api/status", "/api/documents/2021-12-c01"):
+        response = client.get(url)
+        assert response.status_code == 200 and response.headers["X-Index-Generation"] == live, url
+    assert client.get("/api/documents/2021-12-c01").get_json()["generation"] == live
+    empty = create_app({"INDEX_DIR": str(tmp_path), "TESTING": True}).test_client()
+    not_ready = empty.get("/api/ready")
+    assert not_ready.status_code == 503 and not_ready.get_json()["error"]["status"] == 503

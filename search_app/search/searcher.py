@@ -74,6 +74,18 @@ class Searcher:
         if self._pinned is not None:
             self._pinned.release()
 
+    @property
+    def generation_name(self) -> str | None:
+        """The build id of the generation a pinned Searcher answers from (responses
+        name it, so that behind a load balancer one sees which index answered)."""
+        return self._pinned.generation.name if self._pinned is not None else None
+
+    def ready(self) -> str | None:
+        """The live generation's build id when it can answer searches (it opens and
+        was built with these analysis resources); IndexUnavailable otherwise."""
+        with self.generation() as gen:
+            return gen.name
+
     def close(self) -> None:
         if self._pinned is not None:
             self._pinned.release()

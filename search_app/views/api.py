@@ -8,7 +8,7 @@ from indexer.build import index_status
 from .errors import error_response
 from .maps import diffusion_json, load_diffusion, map_json, searched
 from .params import parse_search_args, valid_doc_id
-from .resources import EXTENSION, get_searcher
+from .resources import EXTENSION, generation_name, get_searcher
 from .searching import QueryError, find_document, run_search
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -21,7 +21,7 @@ def search():
         result = run_search(get_searcher(), params)
     except QueryError as exc:
         return error_response(400, str(exc))
-    return jsonify({**result, "params": params.to_json()})
+    return jsonify({**result, "generation": generation_name(), "params": params.to_json()})
 
 
 @bp.get("/map", endpoint="map")
@@ -48,7 +48,15 @@ def document(doc_id: str):
     record = find_document(get_searcher(), doc_id)
     if record is None:
         return error_response(404, f"没有编号为「{doc_id}」的文档。")
-    return jsonify(record)
+    return jsonify({**record, "generation": generation_name()})
+
+
+@bp.get("/ready")
+def ready():
+    """For a load balancer's health check: 200 when the live generation is open and
+    was built with this server's analysis resources, else 503 with the reason."""
+    name = get_searcher().ready()  # IndexUnavailable → 503
+    return jsonify({"ready": True, "generation": name})
 
 
 @bp.get("/status")

@@ -11,6 +11,8 @@ import threading
 from flask import current_app, g
 
 EXTENSION = "policy_search"
+# Names the index generation that answered, on every response (see name_generation).
+GENERATION_HEADER = "X-Index-Generation"
 
 
 class SearchService:
@@ -36,6 +38,7 @@ def open_searcher(index_dir: str):
 def init_app(app) -> None:
     app.extensions[EXTENSION] = SearchService(app.config["INDEX_DIR"], app.config.get("SEARCHER"))
     app.teardown_appcontext(release_searcher)
+    app.after_request(name_generation)
 
 
 def get_searcher():
@@ -50,3 +53,25 @@ def release_searcher(exc=None) -> None:
     searcher = g.pop("searcher", None)
     if searcher is not None:
         searcher.release()
+
+
+def generation_name() -> str | None:
+    """The generation this request searched, else the live one (a page that reads no
+    index, such as a static file, is still served beside that generation)."""
+    searcher = g.get("searcher")
+    if searcher is not None:
+        return searcher.generation_name
+    from indexer.build import live_build_id
+
+    try:
+        return live_build_id(current_app.config["INDEX_DIR"])  # CURRENT read, nothing opened
+    except OSError:
+        return None
+
+
+def name_generation(response):
+    """Behind a load balancer a client or an operator sees which replica's index answered."""
+    name = generation_name()
+    if name:
+        response.headers.setdefault(GENERATION_HEADER, name)
+    return response
