@@ -86,9 +86,9 @@ def render(r: dict) -> str:
     memory = r.get("memory") or {}
     if memory:
         lines += ["", "### Search workers' memory after a generation switch (MB, from smaps_rollup)", "",
-                  "| scale | workers | USS max | USS each | PSS each | RSS each | anonymous each | "
-                  "server total (PSS) | switched | errors |",
-                  "| --- | ---: | ---: | --- | --- | --- | --- | ---: | --- | ---: |"]
+                  "| scale | workers | USS max | USS each | of which index files | PSS each | RSS each | "
+                  "anonymous each | server total (PSS) | switched | errors |",
+                  "| --- | ---: | ---: | --- | --- | --- | --- | --- | ---: | --- | ---: |"]
         for scale, m in memory.items():
             after = m.get("after_switch") or {}
             if m.get("error") or not after:
@@ -100,7 +100,8 @@ def render(r: dict) -> str:
                 return " / ".join(_f(w.get(key), 0) for w in each)
 
             lines.append(f"| {scale}× | {after.get('workers')} | {_f(after.get('worker_uss_max_mb'), 0)} | "
-                         f"{column('uss_mb')} | {column('pss_mb')} | {column('rss_mb')} | {column('anonymous_mb')} | "
+                         f"{column('uss_mb')} | {column('uss_index_files_mb')} | {column('pss_mb')} | {column('rss_mb')} | "
+                         f"{column('anonymous_mb')} | "
                          f"{_f(after.get('total_pss_mb'), 0)} | {m.get('switched')} | {after.get('errors')} |")
 
     lines += ["", "### Queries in process (ms; one page of 20 with snippets + all facet counts)", "",

@@ -95,7 +95,9 @@ def rss_mb(pid: int | None = None) -> float | None:
 def memory_mb(pid: int) -> dict | None:
     """A process's memory from /proc/<pid>/smaps_rollup: USS (pages no other process
     maps: private clean + private dirty), PSS (shared pages split between their
-    users), RSS, and the anonymous share (heap: never page cache)."""
+    users), RSS, and the anonymous share; and, from /proc/<pid>/smaps, the part of
+    USS that is index files (pages of a mapped index segment only this process has
+    read: page cache, never a copy)."""
     fields = {}
     try:
         with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as fh:
@@ -108,8 +110,24 @@ def memory_mb(pid: int) -> dict | None:
     mb = {k: round(v / 1024.0, 1) for k, v in fields.items()}
     return {"uss_mb": round(mb.get("Private_Clean", 0) + mb.get("Private_Dirty", 0), 1),
             "pss_mb": mb.get("Pss"), "rss_mb": mb.get("Rss"), "anonymous_mb": mb.get("Anonymous"),
-            "private_file_mb": round(mb.get("Private_Clean", 0) + mb.get("Private_Dirty", 0)
-                                     - mb.get("Anonymous", 0), 1)}
+            "uss_index_files_mb": _private_in_index_files(pid)}
+
+
+def _private_in_index_files(pid: int) -> float | None:
+    private_kb, in_index = 0, False
+    try:
+        with open(f"/proc/{pid}/smaps", encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                parts = line.split()
+                if not parts:
+                    continue
+                if not parts[0].endswith(":"):  # a mapping's header line: address range ... path
+                    in_index = len(parts) > 5 and parts[-1].endswith(".seg")
+                elif in_index and parts[0] in ("Private_Clean:", "Private_Dirty:"):
+                    private_kb += int(parts[1])
+    except OSError:
+        return None
+    return round(private_kb / 1024.0, 1)
 
 
 def dir_size_mb(path) -> float:
