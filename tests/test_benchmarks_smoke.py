@@ -109,6 +109,40 @@ def test_full_build_through_indexer_build(tmp_path, small):
     assert "index" in result["stages_wall_s"]
 
 
+def _write_small(data: Path, name: str, records: list[dict]) -> Path:
+    data.mkdir(parents=True, exist_ok=True)
+    path = data / name
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records) + "\n", encoding="utf-8")
+    return path
+
+
+def test_memory_after_a_switch_and_consecutive_incremental_builds(tmp_path, small, records):
+    """The memory step (a real server, a build under it) and two incremental builds in a row."""
+    from benchmarks import memory, worker
+
+    work = tmp_path / "work"
+    _write_small(work / "data-1" / "reports", "small.jsonl", small)
+    assert building.run_build(work / "data-1", work / "index-1", full=True, jobs=2)["outcome"] == "ok"
+    out = memory.run(work, 1, SEED, workers=2, duration=1.0, cwd=Path(__file__).resolve().parent.parent,
+                     log=lambda message: None)
+    assert "error" not in out, out.get("error")
+    assert out["switched"] and out["build"]["mode"] == "incremental"
+    after = out["after_switch"]
+    assert after["workers"] == 2 and after["errors"] == 0
+    for figures in after["worker_memory"]:
+        assert 0 < figures["uss_mb"] <= figures["pss_mb"] <= figures["rss_mb"]
+    assert after["total_pss_mb"] >= sum(w["pss_mb"] for w in after["worker_memory"])
+
+    synthesizer = synth.Synthesizer(records, SEED)
+    extras = [_write_small(tmp_path / "extra", synthesizer.report_name(back), synthesizer.report(back)[:3])
+              for back in (5, 6)]
+    inc = worker.task_incremental({"scale": 1, "data_dir": str(work / "data-1"), "index_root": str(work / "index-1"),
+                                   "extra_reports": [str(p) for p in extras], "work": str(work), "jobs": 2})
+    assert [r["incremental"]["mode"] for r in inc["runs"]] == ["incremental", "incremental"]
+    assert inc["ratio_wall_max"] == max(r["ratio_wall"] for r in inc["runs"])
+    assert sorted(p.name for p in (work / "data-1" / "reports").iterdir()) == ["small.jsonl"]
+
+
 def test_fts5_alternative_answers_with_facets_and_snippets(tmp_path, small):
     path = tmp_path / "fts.sqlite"
     built = fts.build_db(path, small)
