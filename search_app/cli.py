@@ -233,7 +233,7 @@ def _build_progress(tty: bool):
               help="Generations kept for rollback.")
 @click.option("--if-missing", is_flag=True, help="Build only when there is no live generation yet.")
 @click.option("--jobs", envvar="POLICY_SEARCH_JOBS", type=click.IntRange(1, 64), default=os.cpu_count() or 1,
-              show_default="the number of cores", help="Processes that index a full build.")
+              show_default="the number of cores", help="Processes that index the documents of a build.")
 def build(data_dir: str, index_dir: str, full: bool, force: bool, max_drop: float, keep: int,
           if_missing: bool, jobs: int) -> None:
     """Build a new index generation from the reports and switch to it.
