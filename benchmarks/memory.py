@@ -45,7 +45,8 @@ def build_in_process(data: Path, root: Path, cwd: Path) -> dict:
     return {"error": (done.stderr.strip().splitlines() or ["?"])[-1][:300]}
 
 
-def _total(base: str, path: str) -> int | None:
+def total_at(base: str, path: str) -> int | None:
+    """The document total a search page of the server reports."""
     with urllib.request.urlopen(base + path, timeout=60) as response:
         return http_load.total_of(response.read())
 
@@ -66,13 +67,13 @@ def run(work: Path, scale: int, seed: int, workers: int, duration: float, cwd: P
         log(f"{scale}×: memory of {workers} workers: query set, then a build switches in a new generation")
         http_load.load(server.base, paths, workers, duration)
         out["before_switch"] = server.memory()
-        before = _total(server.base, browse)
+        before = total_at(server.base, browse)
         add_month(data, seed, scale)
         out["build"] = build_in_process(data, root, cwd)
         waited = time.perf_counter()
-        while _total(server.base, browse) == before and time.perf_counter() - waited < 60:
+        while total_at(server.base, browse) == before and time.perf_counter() - waited < 60:
             time.sleep(0.2)
-        out["switched"] = _total(server.base, browse) != before
+        out["switched"] = total_at(server.base, browse) != before
         run_after = http_load.load(server.base, paths, workers, duration)
         out["after_switch"] = server.memory()
         out["after_switch"]["errors"] = run_after["errors"]

@@ -13,7 +13,6 @@ import shutil
 import subprocess
 import sys
 import time
-import urllib.request
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -153,8 +152,7 @@ def run_switch(a, server, root: Path, data: Path, corpus: list[dict]) -> dict:
     """Load at concurrency 4 while a build adds one report and switches it in."""
     browse = querysets.url_for(querysets._q(""))
     extra = memory.add_month(data, a.seed, a.http_scale)
-    with urllib.request.urlopen(server.base + browse, timeout=60) as response:
-        before = http_load.total_of(response.read())
+    before = memory.total_at(server.base, browse)
     after = before + len(extra)
     paths = [browse] + [querysets.url_for(q) for q in querysets.build_queries(corpus)["single"]]
 

@@ -42,8 +42,9 @@ def resolve_references(records: list[dict], memo: dict | None = None) -> dict:
     """Link the references of every record to the records they name.
 
     `memo` (extraction_key → references) holds what an earlier build extracted; the
-    references of records it lacks are extracted and added to it, so a nightly build
-    reads only the new report's texts.
+    references of records it lacks are extracted and added to it, and entries of texts
+    no longer among `records` are dropped, so it leaves holding exactly what the next
+    build needs, and a nightly build reads only the new report's texts.
 
     Returns a plain dict:
       cites[id]        the parents of record `id`, one entry per parent, in order of first
@@ -62,11 +63,15 @@ def resolve_references(records: list[dict], memo: dict | None = None) -> dict:
     catalogue = _Catalogue(records)
     extracted: dict[str, list[dict]] = {}
     title_numbers: dict[str, Counter] = defaultdict(Counter)
+    used: set[str] = set()
     for r in records:
         # An interpretation's title names the policy it interprets, not itself.
         own_title = r.get("title") if r.get("kind") != "interpretation" else None
         key = extraction_key(r) if memo is not None else None
-        refs = memo.get(key) if key is not None else None
+        refs = None
+        if key is not None:
+            used.add(key)
+            refs = memo.get(key)
         if refs is None:
             refs = extract_references(r.get("text") or "", title=own_title, doc_number=r.get("doc_number"))
             if key is not None:
@@ -77,6 +82,9 @@ def resolve_references(records: list[dict], memo: dict | None = None) -> dict:
         for ref in refs:
             if ref["title"] and ref["doc_number"]:
                 title_numbers[title_key(ref["title"])][ref["doc_number"]] += 1
+    if memo is not None:
+        for stale in set(memo) - used:
+            del memo[stale]
 
     # What a record issues and is not a record of its own is part of that record.
     attachments: dict[str, list[str]] = defaultdict(list)

@@ -2,6 +2,11 @@
 
 Builds run for real: in-process where only the outcome matters, as
 `policy-search` subprocesses where exit codes, locks and kill -9 matter.
+
+Over 500 lines because its sections (first build, incremental, validation, locks and
+kills, the switch under load, rollback, status) all work on copies of one built index
+root and share its fixtures and readers (`site`, `served`, `debris`); the parallel
+build's equality with the sequential one is in test_parallel_build.py.
 """
 from __future__ import annotations
 

@@ -8,12 +8,11 @@ calls (a page and its facets, a document and its related list must see one index
 """
 from __future__ import annotations
 
-import json
 import threading
 from pathlib import Path
 
 from indexer import analysis
-from indexer.build import locate_live_index
+from indexer.build import LINEAGE, locate_live_index, read_json, read_manifest
 from indexer.indexing import open_index, read_stamp
 from indexer.lineage import with_derived
 from indexer.schema import FACETS, FILTER_FIELDS
@@ -42,10 +41,10 @@ class Generation:
         except Exception as exc:  # a damaged or half-written index
             raise IndexUnavailable(f"无法打开索引 {path}：{exc}") from exc
         self.stamp = read_stamp(path) or {}
-        self.manifest = _read_json(path / "manifest.json")
+        self.manifest = read_manifest(path)
         # who cites each document, written by the build beside the index (absent in an
         # index made directly from annotated records, whose records carry it)
-        self.derived = _read_json(path / "lineage.json")
+        self.derived = read_json(path / LINEAGE)
         current = analysis.loaded_resources_version()
         built = self.stamp.get("resources_version")
         self.mismatch = None
@@ -148,14 +147,6 @@ class Generation:
             done = self.users == 0
         if done:
             self.close()
-
-
-def _read_json(path: Path) -> dict | None:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
 
 
 def resolve_index(index_root: str | Path) -> tuple[Path, str | None]:
