@@ -19,7 +19,7 @@ from whoosh import index as whoosh_index
 from indexer import analysis, parallel
 from indexer.errors import IndexingError, ResourcesMismatch
 from indexer.schema import SCHEMA, record_to_document
-from indexer.storage import MappedStorage
+from indexer.storage import SharedFileStorage
 
 INDEX_NAME = "MAIN"
 STAMP_FILE = "analysis.json"
@@ -65,8 +65,8 @@ def is_index(index_dir: str | os.PathLike) -> bool:
 
 
 def open_index(index_dir: str | os.PathLike):
-    """The index in `index_dir`, its files read through shared mappings (indexer.storage)."""
-    return MappedStorage(str(index_dir)).open_index(indexname=INDEX_NAME)
+    """The index in `index_dir`, its files read through the page cache (indexer.storage)."""
+    return SharedFileStorage(str(index_dir)).open_index(indexname=INDEX_NAME)
 
 
 def create_index(index_dir: str | os.PathLike, records, jobs: int = 1, on_progress=None) -> dict:

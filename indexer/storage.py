@@ -3,18 +3,25 @@
 Whoosh opens a compound segment by mapping it and wrapping each part in
 `BufferFile`, whose `BytesIO(memoryview)` copies the part into the process: every
 search worker then holds its own copy of the whole index (886 MB per worker at 50×
-the report). `MappedStorage` hands Whoosh files that read straight from a shared
-read-only mapping instead; a compound segment opened through it takes Whoosh's
-`subset` path, so its parts are views of the same mapping.
+the report). `SharedFileStorage` hands Whoosh files that read only the bytes asked
+for, with positioned reads (`os.pread`) on one descriptor per file; a compound
+segment opened through it takes Whoosh's `subset` path, so its parts are windows
+on the same descriptor.
 
-Each file object keeps its own position in Python memory, never in the kernel: a
-worker forked from a process that opened the index cannot move another worker's
-offset (an earlier attempt with plain file objects failed that way), and a mapping
-stays valid after the build removes or replaces the files of an old generation.
+Positioned reads rather than a memory mapping: the bytes a read returns are
+transient, so the index's pages stay the page cache's and never count as a worker's
+own memory (with a mapping, a page only one worker had touched counted in its USS:
+60 MB at 50×). Timed side by side on the 50× index, both ways answered the query set
+in the same median time.
+
+Each file object keeps its own position in Python memory and a positioned read
+never moves the descriptor's offset, so workers forked from a process that opened
+the index cannot disturb each other (an earlier attempt with plain file objects
+failed that way). An open descriptor also keeps reading the files of an old
+generation after the build has removed them.
 """
 from __future__ import annotations
 
-import mmap
 import os
 from array import array
 from sys import byteorder
@@ -24,17 +31,46 @@ from whoosh.filedb.structfile import StructFile
 
 _ITEM_SIZES = {typecode: array(typecode).itemsize for typecode in "bBhHiIlLqQfd"}
 
+# How far readline() reads ahead at a time looking for the end of a line.
+_LINE_CHUNK = 4096
 
-class MappedRegion:
-    """A file-like window [start, start + length) over a buffer (a read-only mmap or
-    bytes): reads return copies of only the bytes asked for."""
+
+class Descriptor:
+    """A file open for positioned reads, shared by the regions of one file and closed
+    when the last of them is gone."""
+
+    __slots__ = ("fd", "size")
+
+    def __init__(self, path: str):
+        self.fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        self.size = os.fstat(self.fd).st_size
+
+    def read_at(self, offset: int, length: int) -> bytes:
+        data = os.pread(self.fd, length, offset)
+        while len(data) < length:  # a short read is allowed; the file is not shorter
+            more = os.pread(self.fd, length - len(data), offset + len(data))
+            if not more:
+                raise EOFError(f"{length} bytes at {offset} are past the end of the file")
+            data += more
+        return data
+
+    def __del__(self):
+        try:
+            os.close(self.fd)
+        except (OSError, AttributeError):
+            pass
+
+
+class Region:
+    """A file-like window [start, start + length) on a Descriptor: reads return
+    copies of only the bytes asked for."""
 
     __slots__ = ("source", "start", "length", "position")
 
-    def __init__(self, source, start: int = 0, length: int | None = None):
+    def __init__(self, source: Descriptor, start: int = 0, length: int | None = None):
         self.source = source
         self.start = start
-        self.length = len(source) - start if length is None else length
+        self.length = source.size - start if length is None else length
         self.position = 0
 
     def read(self, size: int = -1) -> bytes:
@@ -43,7 +79,7 @@ class MappedRegion:
         if end <= begin:
             return b""
         self.position = end
-        return self.source[self.start + begin : self.start + end]
+        return self.source.read_at(self.start + begin, end - begin)
 
     def readinto(self, target) -> int:
         data = self.read(len(target))
@@ -52,8 +88,14 @@ class MappedRegion:
 
     def readline(self, size: int = -1) -> bytes:
         limit = self.length if size is None or size < 0 else min(self.position + size, self.length)
-        newline = self.source.find(b"\n", self.start + self.position, self.start + limit)
-        end = limit if newline < 0 else newline + 1 - self.start
+        end = self.position
+        while end < limit:
+            chunk = self.source.read_at(self.start + end, min(_LINE_CHUNK, limit - end))
+            newline = chunk.find(b"\n")
+            if newline >= 0:
+                end += newline + 1
+                break
+            end += len(chunk)
         return self.read(end - self.position)
 
     def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
@@ -67,25 +109,25 @@ class MappedRegion:
     def slice(self, start: int, length: int) -> bytes:
         if start < 0 or start + length > self.length:
             raise EOFError(f"read of {length} bytes at {start} is outside a region of {self.length}")
-        return self.source[self.start + start : self.start + start + length]
+        return self.source.read_at(self.start + start, length)
 
     def close(self) -> None:
-        # The mapping is shared with sibling regions (the parts of a compound segment);
-        # it is unmapped when the last of them is gone.
-        self.source = b""
+        # The descriptor is shared with sibling regions (the parts of a compound
+        # segment); it is closed when the last of them lets go of it.
+        self.source = None
 
 
-class MappedFile(StructFile):
-    """Whoosh's structured file over a MappedRegion. `subset` gives a view of the
-    same mapping, which is how a compound segment's parts are opened."""
+class RegionFile(StructFile):
+    """Whoosh's structured file over a Region. `subset` gives a window on the same
+    descriptor, which is how a compound segment's parts are opened."""
 
-    def __init__(self, region: MappedRegion, name=None, onclose=None):
+    def __init__(self, region: Region, name=None, onclose=None):
         super().__init__(region, name=name, onclose=onclose)
-        self.is_real = False  # no descriptor: Whoosh must not map or `fromfile` it
+        self.is_real = False  # not a plain file: Whoosh must not map or `fromfile` it
 
     def subset(self, offset, length, name=None):
         region = self.file
-        return MappedFile(MappedRegion(region.source, region.start + offset, length), name=name or self._name)
+        return RegionFile(Region(region.source, region.start + offset, length), name=name or self._name)
 
     def get(self, position, length):
         return self.file.slice(position, length)
@@ -98,22 +140,18 @@ class MappedFile(StructFile):
         return values
 
 
-def map_file(path: str, **kwargs) -> MappedFile:
-    with open(path, "rb") as fh:
-        size = os.fstat(fh.fileno()).st_size
-        # An empty file cannot be mapped; nothing to share either.
-        source = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
-    return MappedFile(MappedRegion(source), name=os.path.basename(path), **kwargs)
+def open_shared(path: str, **kwargs) -> RegionFile:
+    return RegionFile(Region(Descriptor(path)), name=os.path.basename(path), **kwargs)
 
 
-class MappedStorage(FileStorage):
-    """A FileStorage whose existing files are read through shared mappings. New files
-    (an update's segments) are written as usual."""
+class SharedFileStorage(FileStorage):
+    """A FileStorage whose existing files are read with positioned reads through the
+    page cache. New files (an update's segments) are written as usual."""
 
-    supports_mmap = False  # the segments must not be re-mapped and copied by Whoosh
+    supports_mmap = False  # the segments must not be mapped and copied by Whoosh
 
     def __init__(self, path, readonly: bool = False):
         super().__init__(path, supports_mmap=False, readonly=readonly)
 
     def open_file(self, name, **kwargs):
-        return map_file(self._fpath(name), **kwargs)
+        return open_shared(self._fpath(name), **kwargs)

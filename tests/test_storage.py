@@ -1,11 +1,11 @@
-"""Index files read through shared mappings (indexer.storage): file semantics, no copy
-of a segment per opening, and a real multi-worker server answering correctly after
-each worker has opened a new generation itself."""
+"""Index files read with positioned reads through the page cache (indexer.storage):
+file semantics, no copy of a segment per opening, and a real multi-worker server
+answering correctly after each worker has opened a new generation itself."""
 from __future__ import annotations
 
 import io
 import json
-import mmap
+import os
 import random
 import urllib.parse
 import urllib.request
@@ -15,15 +15,17 @@ import pytest
 
 from indexer import build as B
 from indexer.indexing import open_index
-from indexer.storage import MappedRegion, map_file
+from indexer.storage import Descriptor, Region, open_shared
 from tests.report_slices import REPORT_A, january_report, make_data_dir, report_slice
 from tests.web_support import Server
 
 
-def test_a_region_reads_like_a_bytes_file():
+def test_a_region_reads_like_a_bytes_file(tmp_path):
     data = bytes(random.Random(7).randrange(256) for _ in range(5000)).replace(b"\x07", b"\n")
-    inner = data[1000:4000]
-    region, reference = MappedRegion(data, 1000, 3000), io.BytesIO(inner)
+    data = data[:2000] + b"x" * 5000 + data[2000:]  # a line longer than readline's look-ahead
+    (tmp_path / "part").write_bytes(data)
+    inner = data[1000:9000]
+    region, reference = Region(Descriptor(str(tmp_path / "part")), 1000, 8000), io.BytesIO(inner)
     steps = random.Random(11)
     for _ in range(2000):
         action = steps.choice(["read", "readline", "seek", "readinto", "tell"])
@@ -33,8 +35,8 @@ def test_a_region_reads_like_a_bytes_file():
         elif action == "readline":
             assert region.readline() == reference.readline()
         elif action == "seek":
-            offset, whence = steps.randrange(0, 3500), steps.choice([0, 1, 2])
-            offset = offset if whence == 0 else -min(offset, reference.tell() if whence == 1 else 3000)
+            offset, whence = steps.randrange(0, 8500), steps.choice([0, 1, 2])
+            offset = offset if whence == 0 else -min(offset, reference.tell() if whence == 1 else 8000)
             assert region.seek(offset, whence) == reference.seek(offset, whence)
         elif action == "readinto":
             a, b = bytearray(steps.randrange(0, 50)), None
@@ -42,10 +44,10 @@ def test_a_region_reads_like_a_bytes_file():
             assert region.readinto(a) == reference.readinto(b) and a == b
         assert region.tell() == reference.tell()
     with pytest.raises(EOFError):
-        region.slice(2990, 20)
+        region.slice(7990, 20)
 
 
-def test_segment_parts_are_views_of_one_shared_mapping(slice_index):
+def test_segment_parts_are_windows_on_one_descriptor(slice_index):
     ix = open_index(slice_index)
     try:
         with ix.searcher() as searcher:
@@ -54,16 +56,16 @@ def test_segment_parts_are_views_of_one_shared_mapping(slice_index):
             parts = [compound.open_file(name) for name in compound.list()]
             sources = {id(part.file.source) for part in parts}
             assert len(parts) > 5 and len(sources) == 1
-            assert isinstance(parts[0].file.source, mmap.mmap)
+            assert isinstance(parts[0].file.source, Descriptor)
             # A search reads through them: the index answers as usual.
             assert searcher.doc_count() > 0 and list(searcher.lexicon("kind"))
     finally:
         ix.close()
 
 
-def test_an_empty_file_maps_to_nothing(tmp_path):
+def test_an_empty_file_reads_as_nothing(tmp_path):
     (tmp_path / "empty").write_bytes(b"")
-    f = map_file(str(tmp_path / "empty"))
+    f = open_shared(str(tmp_path / "empty"))
     assert f.read() == b"" and f.tell() == 0
 
 
@@ -76,8 +78,8 @@ def _queries(records: list[dict]) -> list[dict]:
 
 
 def test_workers_answer_correctly_after_a_switch(tmp_path):
-    """Each worker opens the new generation itself after the switch, through its own
-    mapping: under concurrent load every answer equals the in-process search of it."""
+    """Each worker opens the new generation itself after the switch, with its own
+    descriptors: under concurrent load every answer equals the in-process search of it."""
     from search_app.search import Searcher
 
     data = make_data_dir(tmp_path, {REPORT_A: report_slice()})
@@ -107,12 +109,14 @@ def test_workers_answer_correctly_after_a_switch(tmp_path):
         with ThreadPoolExecutor(max_workers=8) as pool:
             answers = list(pool.map(ask, list(expected) * 12))
         assert all(expected[query] == answer for query, answer in answers)
-        # Every worker has mapped the new generation's segment itself.
+        # Every worker has opened the new generation's segment itself, and maps no
+        # index file (its pages are the page cache's, not the worker's).
         workers = [int(p) for p in open(f"/proc/{server.process.pid}/task/{server.process.pid}/children")
                    .read().split()]
         assert len(workers) == 2
         for pid in workers:
-            maps = open(f"/proc/{pid}/maps").read()
-            assert str(live.resolve()) in maps
+            opened = {os.path.realpath(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")}
+            assert any(path.startswith(str(live.resolve())) and path.endswith(".seg") for path in opened)
+            assert ".seg" not in open(f"/proc/{pid}/maps").read()
     finally:
         server.stop()
