@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from indexer import lineage, parallel
+from indexer import lineage, lineage_table, parallel
 from indexer.corpus import Corpus, SourceFile, load_corpus
 from indexer.errors import BuildLocked, CorpusError, RollbackError
 
@@ -47,7 +47,7 @@ MANIFEST = "manifest.json"
 FILES = "files.json"
 # who cites whom (indexer.lineage.derived_table): the records' cited_by and siblings are
 # kept out of the index, so a report that cites a document does not re-index it.
-LINEAGE = "lineage.json"
+LINEAGE = "lineage.sqlite"  # indexer.lineage_table
 # each record's extracted references by lineage.extraction_key: the next build extracts
 # only those of new and changed texts
 REFERENCES = "references.json"
@@ -694,7 +694,7 @@ class _Build:
         self.stage("manifest", "writing the manifest")
         manifest = self._manifest(corpus, versions, full_reason, previous, changes, hashes, validation)
         _write_json(self.tmp / FILES, {f.path: f.to_json() for f in corpus.files}, compact=True)
-        _write_json(self.tmp / LINEAGE, derived)
+        lineage_table.write_table(self.tmp / LINEAGE, derived)
         _write_json(self.tmp / REFERENCES, memo, compact=True)
         _write_json(self.tmp / MANIFEST, manifest)
         _fsync_dir(self.tmp)

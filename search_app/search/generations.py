@@ -12,9 +12,10 @@ import threading
 from pathlib import Path
 
 from indexer import analysis
-from indexer.build import LINEAGE, locate_live_index, read_json, read_manifest
+from indexer.build import LINEAGE, locate_live_index, read_manifest
 from indexer.indexing import open_index, read_stamp
 from indexer.lineage import with_derived
+from indexer.lineage_table import read_table
 from indexer.schema import FACETS, FILTER_FIELDS
 
 from .errors import IndexUnavailable
@@ -44,7 +45,7 @@ class Generation:
         self.manifest = read_manifest(path)
         # who cites each document, written by the build beside the index (absent in an
         # index made directly from annotated records, whose records carry it)
-        self.derived = read_json(path / LINEAGE)
+        self.derived = read_table(path / LINEAGE)
         current = analysis.loaded_resources_version()
         built = self.stamp.get("resources_version")
         self.mismatch = None
@@ -127,6 +128,8 @@ class Generation:
         try:
             self.searcher.close()
             self.ix.close()
+            if self.derived is not None:
+                self.derived.close()
         except Exception:
             pass
 

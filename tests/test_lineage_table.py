@@ -1,0 +1,44 @@
+"""The lineage table stored beside a generation (indexer.lineage_table): what the build
+wrote is what a search reads back, look-up by look-up, in this process and in a
+process forked after it was opened."""
+from __future__ import annotations
+
+import json
+import os
+
+from indexer import lineage
+from indexer.lineage_table import read_table, write_table
+from indexer.corpus import load_corpus
+from tests.report_slices import ROOT
+
+
+def test_the_stored_table_reads_back_as_written(tmp_path):
+    records = load_corpus(ROOT / "data").records
+    table = lineage.derived_table(lineage.resolve_references(records, {}))
+    assert table["cited_by"], "the report holds citing documents"
+    write_table(tmp_path / "lineage.sqlite", table)
+    stored = read_table(tmp_path / "lineage.sqlite")
+    try:
+        assert set(stored) == {"cited_by", "parents"}
+        for part in stored:
+            assert len(stored[part]) == len(table[part])
+            assert dict(stored[part]) == json.loads(json.dumps(table[part], ensure_ascii=False))
+        assert stored["cited_by"].get("no such parent") is None
+        key = next(iter(table["cited_by"]))
+        reader, writer = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # a worker forked after the table was opened reads it itself
+            ok = stored["cited_by"][key] == json.loads(json.dumps(table["cited_by"][key], ensure_ascii=False))
+            os.write(writer, b"1" if ok else b"0")
+            os._exit(0)
+        os.waitpid(pid, 0)
+        assert os.read(reader, 1) == b"1"
+        assert stored["cited_by"][key] == json.loads(json.dumps(table["cited_by"][key], ensure_ascii=False))
+    finally:
+        stored.close()
+
+
+def test_a_missing_or_damaged_table_reads_as_none(tmp_path):
+    assert read_table(tmp_path / "absent.sqlite") is None
+    (tmp_path / "damaged.sqlite").write_bytes(b"not a database at all" * 10)
+    assert read_table(tmp_path / "damaged.sqlite") is None
