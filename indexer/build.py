@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from indexer import lineage, lineage_table, parallel
+from indexer import lineage, lineage_table, parallel, spelling
 from indexer.corpus import Corpus, SourceFile, load_corpus
 from indexer.errors import BuildLocked, CorpusError, RollbackError
 
@@ -48,6 +48,8 @@ FILES = "files.json"
 # who cites whom (indexer.lineage.derived_table): the records' cited_by and siblings are
 # kept out of the index, so a report that cites a document does not re-index it.
 LINEAGE = "lineage.sqlite"  # indexer.lineage_table
+# the words of the index filed for did-you-mean (indexer.spelling)
+SPELLING = "spelling.sqlite"
 # each record's extracted references by lineage.extraction_key: the next build extracts
 # only those of new and changed texts
 REFERENCES = "references.json"
@@ -65,7 +67,7 @@ PAUSE_FILE_ENV = "POLICY_SEARCH_BUILD_PAUSE_FILE"
 STAGES = ("lock", "read", "index", "index-progress", "validate", "manifest", "publish", "switch", "activate", "prune")
 
 # Files of ours inside a generation; everything else there belongs to Whoosh.
-_OWN_FILES = {MANIFEST, FILES, ACTIVATED, LINEAGE, REFERENCES}
+_OWN_FILES = {MANIFEST, FILES, ACTIVATED, LINEAGE, REFERENCES, SPELLING}
 _PACKAGE_DIR = Path(__file__).resolve().parent
 _REPO_DIR = _PACKAGE_DIR.parent
 # What decides the documents an index holds: a change makes the next build a full one.
@@ -695,6 +697,7 @@ class _Build:
         manifest = self._manifest(corpus, versions, full_reason, previous, changes, hashes, validation)
         _write_json(self.tmp / FILES, {f.path: f.to_json() for f in corpus.files}, compact=True)
         lineage_table.write_table(self.tmp / LINEAGE, derived)
+        self._write_spelling(None if full_reason else previous.path / SPELLING)
         _write_json(self.tmp / REFERENCES, memo, compact=True)
         _write_json(self.tmp / MANIFEST, manifest)
         _fsync_dir(self.tmp)
@@ -725,6 +728,17 @@ class _Build:
         if old_versions.get("index_code") != versions["index_code"]:
             return "the indexing code changed"
         return None
+
+    def _write_spelling(self, previous: Path | None) -> None:
+        from indexer import indexing
+
+        ix = indexing.open_index(self.tmp)
+        try:
+            with ix.reader() as reader:
+                words = spelling.lexicon_words(reader)
+        finally:
+            ix.close()
+        spelling.write_table(self.tmp / SPELLING, words, previous=previous)
 
     def _index(self, previous: _Previous, corpus: Corpus, full_reason, to_index_ids, to_remove_ids) -> None:
         from indexer import indexing

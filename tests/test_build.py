@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -25,7 +26,7 @@ from whoosh import qparser
 from whoosh.query import Phrase
 
 from indexer import build as B
-from indexer import indexing, lineage, schema
+from indexer import indexing, lineage, schema, spelling
 from indexer.analysis import char_grams
 from indexer.corpus import load_corpus
 from indexer.lineage_table import read_table
@@ -127,6 +128,14 @@ def stored_lineage(generation: Path) -> dict:
         return {part: dict(table[part]) for part in table}
     finally:
         table.close()
+
+
+def stored_spelling(generation: Path) -> list[list[tuple]]:
+    connection = sqlite3.connect(generation / B.SPELLING)
+    try:
+        return [connection.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall() for t in ("words", "near")]
+    finally:
+        connection.close()
 
 
 def corpus_records(data: Path) -> list[dict]:
@@ -259,6 +268,16 @@ def test_incremental_reuses_extracted_references_and_links_as_a_full_build(site,
     full_root = tmp_path / "full"
     assert B.build(data, full_root, full=True).outcome == "ok"
     assert stored_lineage(live) == stored_lineage(B.live_generation(full_root))
+    # the spelling table started from the last generation's is the one written from
+    # nothing from the same index's lexicon
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    ix = indexing.open_index(live)
+    with ix.reader() as reader:
+        spelling.write_table(fresh / B.SPELLING, spelling.lexicon_words(reader))
+    ix.close()
+    assert stored_spelling(live) == stored_spelling(fresh)
+    assert len(stored_spelling(live)[0]) > 100
     assert served(root) == served(full_root)
 
 

@@ -183,3 +183,31 @@ def test_every_operator_follows_set_semantics(full_searcher, report_records):
     assert hits(full_searcher, f"{a} -{b} -{c}") == hits(full_searcher, a) - B - C
     assert hits(full_searcher, f"NOT {b}") == everything - B
     assert not hits(full_searcher, f"{a} -{a}")
+
+
+def test_remembered_queries_are_bounded_by_the_documents_they_hold(full_searcher):
+    """The scored-hits cache forgets the oldest queries once they hold more documents
+    than score_cache_documents in all, keeps the latest whatever its size, and a
+    forgotten query scores as it did when it is asked again."""
+    from search_app.search.generations import ScoredCache
+
+    cache = ScoredCache(max_queries=10, max_documents=100)
+    cache.put("a", "A", 60)
+    cache.put("b", "B", 30)
+    assert len(cache) == 2 and cache.documents == 90
+    cache.put("c", "C", 20)  # 110 > 100: the oldest goes
+    assert "a" not in cache and cache.get("b") == "B" and cache.documents == 50
+    cache.put("huge", "H", 500)  # the latest stays alone, however large
+    assert len(cache) == 1 and cache.get("huge") == "H" and cache.documents == 500
+    cache.put("huge", "H2", 5)  # asked again: counted once
+    assert cache.documents == 5 and cache.get("huge") == "H2"
+
+    with full_searcher.generation() as gen:
+        bounded = gen.scored_cache
+        first = full_searcher.search("发展", per_page=50)
+        assert "发展" in bounded
+        for word in ("基础设施", "改革", "管理", "投资", "建设", "项目"):
+            full_searcher.search(word)
+        assert bounded.documents <= bounded.max_documents or len(bounded) == 1
+        again = full_searcher.search("发展", per_page=50)
+        assert [(r["id"], r["score"]) for r in again["results"]] == [(r["id"], r["score"]) for r in first["results"]]

@@ -2,10 +2,14 @@
 lexicon, and misspellings of real corpus words on the whole index."""
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 
+from indexer import spelling
 from indexer.analysis import query_words
-from search_app.search.suggest import Suggester, sounds
+from indexer.build import SPELLING
+from search_app.search.suggest import Suggester
 
 # Document frequencies chosen so that frequency alone would pick the wrong word:
 # the ranking by kind has to decide.
@@ -20,9 +24,15 @@ WORDS = {
 }
 
 
+def suggester_of(words: dict[str, int], directory) -> Suggester:
+    """A Suggester over a spelling table of `words` written as the build writes one."""
+    spelling.write_table(directory / SPELLING, words)
+    return Suggester(spelling.read_table(directory / SPELLING))
+
+
 @pytest.fixture(scope="module")
-def suggester():
-    return Suggester(WORDS)
+def suggester(tmp_path_factory):
+    return suggester_of(WORDS, tmp_path_factory.mktemp("spelling"))
 
 
 def test_same_sound_one_character_apart_comes_first(suggester):
@@ -31,8 +41,8 @@ def test_same_sound_one_character_apart_comes_first(suggester):
     assert suggester.suggest("冷连") == ["冷链", "相连", "冷库", "冷藏"]
 
 
-def test_ranking_by_kind_then_document_frequency():
-    s = Suggester({"新型": 1, "心性": 2, "新区": 30, "新兴": 3})
+def test_ranking_by_kind_then_document_frequency(tmp_path):
+    s = suggester_of({"新型": 1, "心性": 2, "新区": 30, "新兴": 3}, tmp_path)
     # 新形: 新兴 and 新型 (xin xing, one character apart), 心性 (xin xing, two apart),
     # then 新区 (one character apart, another sound) however frequent
     assert s.suggest("新形") == ["新兴", "新型", "心性", "新区"]
@@ -40,7 +50,7 @@ def test_ranking_by_kind_then_document_frequency():
 
 def test_heteronyms_are_heard_either_way(suggester):
     # 行 in 银行 is hang, though its usual reading is xing
-    assert "yin hang" in sounds("银行")
+    assert "yin hang" in spelling.sounds("银行")
     assert suggester.suggest("银航")[0] == "银行"
     assert suggester.suggest("音行")[0] == "银行"
 
@@ -61,10 +71,36 @@ def test_only_han_words_of_two_to_six_characters(suggester, term):
     assert suggester.suggest(term) == []
 
 
-def test_constructor_keeps_only_han_words():
-    s = Suggester({"冷链": 1, "5g": 3, "冷": 2, "碳达峰碳中和目标": 1})
-    assert s.words == {"冷链": 1}
+def test_the_table_keeps_only_han_words(tmp_path):
+    s = suggester_of({"冷链": 1, "5g": 3, "冷": 2, "碳达峰碳中和目标": 1}, tmp_path)
+    assert len(s.table) == 1 and s.table.frequency("冷链") == 1
     assert "冷链" in s and "冷" not in s
+
+
+def test_a_table_started_from_an_earlier_one_equals_a_new_one(tmp_path):
+    """A nightly build files only the words that came or went; the result must be the
+    table a build from nothing writes, frequencies included."""
+    (tmp_path / "earlier").mkdir(), (tmp_path / "new").mkdir(), (tmp_path / "next").mkdir()
+    earlier = dict(WORDS, 相聯=3, 引航=2)
+    later = {w: f + 1 for w, f in WORDS.items() if w != "引航"}
+    later.update({"冷练": 2, "营商": 4})
+    spelling.write_table(tmp_path / "earlier" / SPELLING, earlier)
+    spelling.write_table(tmp_path / "next" / SPELLING, later, previous=tmp_path / "earlier" / SPELLING)
+    spelling.write_table(tmp_path / "new" / SPELLING, later)
+
+    def dump(directory):
+        connection = sqlite3.connect(directory / SPELLING)
+        try:
+            return [connection.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall() for t in ("words", "near")]
+        finally:
+            connection.close()
+
+    assert dump(tmp_path / "next") == dump(tmp_path / "new")
+    assert dump(tmp_path / "next") != dump(tmp_path / "earlier")
+    # an unreadable earlier table is not trusted: the table is written from nothing
+    (tmp_path / "earlier" / SPELLING).write_bytes(b"damaged" * 100)
+    spelling.write_table(tmp_path / "next" / SPELLING, later, previous=tmp_path / "earlier" / SPELLING)
+    assert dump(tmp_path / "next") == dump(tmp_path / "new")
 
 
 def test_query_split_into_single_characters(suggester):
@@ -109,16 +145,15 @@ MISSPELLINGS = [
 @pytest.fixture(scope="module")
 def real_suggester(full_searcher):
     with full_searcher.generation() as gen:
-        return Suggester.from_reader(gen.searcher.reader())
+        return gen.suggester()
 
 
 def test_lexicon_read_from_the_index(full_searcher, real_suggester):
     with full_searcher.generation() as gen:
         reader = gen.searcher.reader()
         expected = sum(reader.doc_frequency(f, "冷链") for f in ("title", "text"))
-    assert real_suggester.words["冷链"] == expected > 0
-    assert all(2 <= len(w) <= 6 for w in real_suggester.words)
-    assert len(real_suggester.words) > 5000
+    assert real_suggester.table.frequency("冷链") == expected > 0
+    assert len(real_suggester.table) > 5000
 
 
 @pytest.mark.parametrize("query, word, meant", MISSPELLINGS)

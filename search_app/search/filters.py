@@ -75,7 +75,7 @@ def selections(gen, flt: dict):
         docs: set[int] = set()
         lookup = gen.filter_by_value.get(key, gen.by_value[key])
         for value in values:
-            docs |= lookup.get(value, set())
+            docs.update(lookup.get(value, ()))
         selections[key] = docs
     return selections, selected_values
 

@@ -8,20 +8,96 @@ calls (a page and its facets, a document and its related list must see one index
 """
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 import threading
+from array import array
 from pathlib import Path
 
-from indexer import analysis
-from indexer.build import LINEAGE, locate_live_index, read_manifest
+from indexer import analysis, lineage_table, spelling
+from indexer.build import LINEAGE, SPELLING, locate_live_index, read_manifest
 from indexer.indexing import open_index, read_stamp
 from indexer.lineage import with_derived
-from indexer.lineage_table import read_table
 from indexer.schema import FACETS, FILTER_FIELDS
 
+from search_app.settings import setting
 from .errors import IndexUnavailable
 from .postings import stored_record
 from .scoring import WEIGHTING, Scorer
 from .suggest import Suggester
+
+
+class PerDocument:
+    """A value per document number, held in a list (a dict's keys and slots cost
+    several times more at tens of thousands of documents); reads like a dict of the
+    documents that have one."""
+
+    __slots__ = ("_values", "_count")
+
+    def __init__(self, size: int):
+        self._values: list = [None] * size
+        self._count = 0
+
+    @classmethod
+    def of(cls, size: int, values: dict, convert=None) -> "PerDocument":
+        table = cls(size)
+        shared: dict = {}  # equal values stored once
+        for docnum, value in values.items():
+            value = convert(value) if convert else value
+            table[docnum] = shared.setdefault(value, value)
+        return table
+
+    def __setitem__(self, docnum: int, value) -> None:
+        if self._values[docnum] is None:
+            self._count += 1
+        self._values[docnum] = value
+
+    def get(self, docnum: int, default=None):
+        value = self._values[docnum] if 0 <= docnum < len(self._values) else None
+        return default if value is None else value
+
+    def __contains__(self, docnum) -> bool:
+        return self.get(docnum) is not None
+
+    def __iter__(self):
+        return (d for d, v in enumerate(self._values) if v is not None)
+
+    def items(self):
+        return ((d, v) for d, v in enumerate(self._values) if v is not None)
+
+    def __len__(self) -> int:
+        return self._count
+
+
+class ScoredCache:
+    """Remembered scored queries, the oldest forgotten first, bounded by how many and
+    by how many documents they hold in all (the latest is kept whatever its size:
+    paging through a broad query must not score it again for every page)."""
+
+    def __init__(self, max_queries: int, max_documents: int):
+        self.max_queries, self.max_documents = max_queries, max_documents
+        self._entries: dict = {}  # key -> (value, documents), oldest first
+        self.documents = 0
+
+    def get(self, key):
+        entry = self._entries.get(key)
+        return None if entry is None else entry[0]
+
+    def put(self, key, value, documents: int) -> None:
+        if key in self._entries:
+            self.documents -= self._entries.pop(key)[1]
+        self._entries[key] = (value, documents)
+        self.documents += documents
+        while len(self._entries) > 1 and (len(self._entries) > self.max_queries
+                                          or self.documents > self.max_documents):
+            self.documents -= self._entries.pop(next(iter(self._entries)))[1]
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, key) -> bool:
+        return key in self._entries
 
 
 class Generation:
@@ -45,7 +121,7 @@ class Generation:
         self.manifest = read_manifest(path)
         # who cites each document, written by the build beside the index (absent in an
         # index made directly from annotated records, whose records carry it)
-        self.derived = read_table(path / LINEAGE)
+        self.derived = lineage_table.read_table(path / LINEAGE)
         current = analysis.loaded_resources_version()
         built = self.stamp.get("resources_version")
         self.mismatch = None
@@ -55,37 +131,46 @@ class Generation:
                 "词典、同义词或对照表已更改，请重新建立索引（policy-search build）"
             )
         # query text -> {docnum: relevance score} of every document it matches
-        self.scored_cache: dict = {}
+        self.scored_cache = ScoredCache(setting("score_cache_size"), setting("score_cache_documents"))
         self._suggester: Suggester | None = None
+        self._spare_dir: Path | None = None  # a spelling table made for an index without one
         self._load_tables()
 
     def _load_tables(self) -> None:
         reader = self.searcher.reader()
-        self.all_docs = frozenset(reader.all_doc_ids())
+        # One int object per document number shared by every table below, and one
+        # tuple per distinct set of values: at 50× the report the tables cost a
+        # worker 14 MB of heap as plain dicts of their own ints and tuples, under 4 MB so.
+        self._docnums = list(range(reader.doc_count_all()))
+        self.all_docs = frozenset(self._docnums[d] for d in reader.all_doc_ids())
         self._cite_labels: dict[str, str] | None = None
         self.docnum_by_id: dict[str, int] = {}
+        self.id_of = PerDocument(len(self._docnums))
         for docnum, value in self._postings(reader, "id"):
             self.docnum_by_id[value] = docnum
-        self.by_value: dict[str, dict[str, set[int]]] = {}
-        self.of_doc: dict[str, dict[int, tuple[str, ...]]] = {}
+            self.id_of[docnum] = value
+        # value → its documents, in ascending arrays (4 bytes a document; a set costs
+        # ten times that)
+        self.by_value: dict[str, dict[str, array]] = {}
+        self.of_doc: dict[str, PerDocument] = {}
         for facet, fieldname in list(FACETS.items()) + [("report", "report")]:
-            by_value: dict[str, set[int]] = {}
+            by_value: dict[str, array] = {}
             of_doc: dict[int, list[str]] = {}
             for docnum, value in self._postings(reader, fieldname):
-                by_value.setdefault(value, set()).add(docnum)
+                by_value.setdefault(value, array("i")).append(docnum)
                 of_doc.setdefault(docnum, []).append(value)
             self.by_value[facet] = by_value
-            self.of_doc[facet] = {d: tuple(v) for d, v in of_doc.items()}
+            self.of_doc[facet] = PerDocument.of(len(self._docnums), of_doc, tuple)
         # Filters that match another field than the facet counts (cites: any name of a parent).
-        self.filter_by_value: dict[str, dict[str, set[int]]] = {}
+        self.filter_by_value: dict[str, dict[str, array]] = {}
         for facet, fieldname in FILTER_FIELDS.items():
             by_value = {}
             for docnum, value in self._postings(reader, fieldname):
-                by_value.setdefault(value, set()).add(docnum)
+                by_value.setdefault(value, array("i")).append(docnum)
             self.filter_by_value[facet] = by_value
-        self.dates: dict[str, dict[int, str]] = {}
+        self.dates: dict[str, PerDocument] = {}
         for fieldname in ("publish_date", "written_date"):
-            self.dates[fieldname] = {d: v for d, v in self._postings(reader, fieldname)}
+            self.dates[fieldname] = PerDocument.of(len(self._docnums), dict(self._postings(reader, fieldname)))
 
     def _postings(self, reader, fieldname: str):
         if fieldname not in reader.schema:
@@ -94,7 +179,7 @@ class Generation:
             value = term.decode("utf-8") if isinstance(term, bytes) else str(term)
             for docnum in reader.postings(fieldname, term).all_ids():
                 if docnum in self.all_docs:
-                    yield docnum, value
+                    yield self._docnums[docnum], value
 
     def stale(self) -> bool:
         """An index updated in place (no generations) is reopened when it changed."""
@@ -108,10 +193,17 @@ class Generation:
         return record if self.derived is None else with_derived(record, self.derived)
 
     def suggester(self) -> Suggester:
-        """Words of this generation's lexicon near a misspelt one, built on first use
-        (a query that finds nothing): a second or two at 50× the report."""
+        """Words of this generation near a misspelt one, from the spelling table the
+        build wrote beside it. An index made directly from records has none: one is
+        made from its lexicon on first use (a second or two at 50× the report)."""
         if self._suggester is None:
-            self._suggester = Suggester.from_reader(self.searcher.reader())
+            table = spelling.read_table(self.path / SPELLING)
+            if table is None:
+                self._spare_dir = Path(tempfile.mkdtemp(prefix="policy-search-spelling-"))
+                self._spare_owner = os.getpid()  # workers forked after this share it
+                spelling.write_table(self._spare_dir / SPELLING, spelling.lexicon_words(self.searcher.reader()))
+                table = spelling.read_table(self._spare_dir / SPELLING)
+            self._suggester = Suggester(table)
         return self._suggester
 
     def cite_labels(self) -> dict[str, str]:
@@ -130,8 +222,12 @@ class Generation:
             self.ix.close()
             if self.derived is not None:
                 self.derived.close()
+            if self._suggester is not None:
+                self._suggester.table.close()
         except Exception:
             pass
+        if self._spare_dir is not None and self._spare_owner == os.getpid():
+            shutil.rmtree(self._spare_dir, ignore_errors=True)
 
     def acquire(self) -> None:
         with self._count_lock:

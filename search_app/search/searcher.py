@@ -288,9 +288,7 @@ class Searcher:
                     scores[docnum] += bonus
             cached = ({docnum: score * _prior(gen, docnum) for docnum, score in scores.items()
                        if docnum in gen.all_docs}, held)
-            gen.scored_cache[plan.text] = cached
-            while len(gen.scored_cache) > setting("score_cache_size"):
-                gen.scored_cache.pop(next(iter(gen.scored_cache)))
+            gen.scored_cache.put(plan.text, cached, len(cached[0]) + len(held[0]))
         return cached
 
     def _order(self, gen: Generation, plan: Plan, hits: set[int], sort: str, limit: int | None):
@@ -427,8 +425,7 @@ def _locked(gen: Generation, check_resources: bool):
 def _by_date(gen: Generation, docs, newest: bool) -> list[int]:
     """Documents by publish date (ties by id), undated ones last in either direction."""
     dates = gen.dates["publish_date"]
-    by_id = {d: i for i, d in gen.docnum_by_id.items()}
-    ordered = sorted(docs, key=lambda d: by_id.get(d, ""))
+    ordered = sorted(docs, key=lambda d: gen.id_of.get(d, ""))
     ordered.sort(key=lambda d: dates.get(d, ""), reverse=newest)
     ordered.sort(key=lambda d: d not in dates)
     return ordered
