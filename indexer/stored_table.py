@@ -15,6 +15,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 
+# KiB of SQLite's own page cache per open table (its default is 2 MB)
+CACHE_KIB = 256
+
+
 def write_new(path: Path, fill: Callable[[sqlite3.Connection], None], start_from: Path | None = None) -> None:
     """A table file at `path` filled by `fill(connection)`, written beside it and moved
     into place: a reader never sees half of it. With `start_from`, that file's copy
@@ -48,6 +52,9 @@ class StoredTable:
         with self._lock:
             if self._connection is None or self._pid != os.getpid():
                 self._connection = sqlite3.connect(self._uri, uri=True, check_same_thread=False)
+                # a small page cache of its own: the look-ups are a few rows each, and
+                # the OS page cache, shared by every worker, holds the file
+                self._connection.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
                 self._pid = os.getpid()
             return self._connection.execute(sql, params).fetchall()
 

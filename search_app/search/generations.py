@@ -118,7 +118,6 @@ class Generation:
         except Exception as exc:  # a damaged or half-written index
             raise IndexUnavailable(f"无法打开索引 {path}：{exc}") from exc
         self.stamp = read_stamp(path) or {}
-        self.manifest = read_manifest(path)
         # who cites each document, written by the build beside the index (absent in an
         # index made directly from annotated records, whose records carry it)
         self.derived = lineage_table.read_table(path / LINEAGE)
@@ -180,6 +179,12 @@ class Generation:
             for docnum in reader.postings(fieldname, term).all_ids():
                 if docnum in self.all_docs:
                     yield self._docnums[docnum], value
+
+    @property
+    def manifest(self) -> dict | None:
+        """Read when asked (the status page): at 50× the report its record hashes alone
+        are a megabyte every worker would otherwise hold."""
+        return read_manifest(self.path)
 
     def stale(self) -> bool:
         """An index updated in place (no generations) is reopened when it changed."""
