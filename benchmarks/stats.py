@@ -97,7 +97,7 @@ def memory_mb(pid: int) -> dict | None:
     maps: private clean + private dirty), PSS (shared pages split between their
     users), RSS, and the anonymous share; and, from /proc/<pid>/smaps, the part of
     USS that is index files (pages of a mapped index segment only this process has
-    read: page cache, never a copy)."""
+    read: 0 since the index is read with positioned reads, not mapped)."""
     fields = {}
     try:
         with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as fh:
