@@ -189,18 +189,27 @@ def test_remembered_queries_are_bounded_by_the_documents_they_hold(full_searcher
     """The scored-hits cache forgets the oldest queries once they hold more documents
     than score_cache_documents in all, keeps the latest whatever its size, and a
     forgotten query scores as it did when it is asked again."""
-    from search_app.search.generations import ScoredCache
+    from search_app.search.scored_cache import ScoredCache, ScoredEntry
+
+    def entry(n: int, parts: int = 0) -> ScoredEntry:
+        held = {d: [i for i in range(3) if (d >> i) & 1] for d in range(parts)}
+        return ScoredEntry({d: d / 7 for d in range(n)}, (held, {d: d / 3 for d in held}, {n + 1}))
 
     cache = ScoredCache(max_queries=10, max_documents=100)
-    cache.put("a", "A", 60)
-    cache.put("b", "B", 30)
+    a, b = entry(50, parts=10), entry(30)
+    cache.put("a", a)
+    cache.put("b", b)
     assert len(cache) == 2 and cache.documents == 90
-    cache.put("c", "C", 20)  # 110 > 100: the oldest goes
-    assert "a" not in cache and cache.get("b") == "B" and cache.documents == 50
-    cache.put("huge", "H", 500)  # the latest stays alone, however large
-    assert len(cache) == 1 and cache.get("huge") == "H" and cache.documents == 500
-    cache.put("huge", "H2", 5)  # asked again: counted once
-    assert cache.documents == 5 and cache.get("huge") == "H2"
+    # a packed entry gives back exactly what it was made from
+    assert a.scores() == {d: d / 7 for d in range(50)}
+    assert a.parts() == ({d: [i for i in range(3) if (d >> i) & 1] for d in range(10)},
+                         {d: d / 3 for d in range(10)}, {51})
+    cache.put("c", entry(20))  # 110 > 100: the oldest goes
+    assert "a" not in cache and cache.get("b") is b and cache.documents == 50
+    cache.put("huge", entry(500))  # the latest stays alone, however large
+    assert len(cache) == 1 and cache.documents == 500
+    cache.put("huge", entry(5))  # asked again: counted once
+    assert cache.documents == 5 and cache.get("huge").scores() == {d: d / 7 for d in range(5)}
 
     with full_searcher.generation() as gen:
         bounded = gen.scored_cache

@@ -24,6 +24,7 @@ from indexer.schema import FACETS, FILTER_FIELDS
 from search_app.settings import setting
 from .errors import IndexUnavailable
 from .postings import stored_record
+from .scored_cache import ScoredCache
 from .scoring import WEIGHTING, Scorer
 from .suggest import Suggester
 
@@ -70,36 +71,6 @@ class PerDocument:
         return self._count
 
 
-class ScoredCache:
-    """Remembered scored queries, the oldest forgotten first, bounded by how many and
-    by how many documents they hold in all (the latest is kept whatever its size:
-    paging through a broad query must not score it again for every page)."""
-
-    def __init__(self, max_queries: int, max_documents: int):
-        self.max_queries, self.max_documents = max_queries, max_documents
-        self._entries: dict = {}  # key -> (value, documents), oldest first
-        self.documents = 0
-
-    def get(self, key):
-        entry = self._entries.get(key)
-        return None if entry is None else entry[0]
-
-    def put(self, key, value, documents: int) -> None:
-        if key in self._entries:
-            self.documents -= self._entries.pop(key)[1]
-        self._entries[key] = (value, documents)
-        self.documents += documents
-        while len(self._entries) > 1 and (len(self._entries) > self.max_queries
-                                          or self.documents > self.max_documents):
-            self.documents -= self._entries.pop(next(iter(self._entries)))[1]
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def __contains__(self, key) -> bool:
-        return key in self._entries
-
-
 class Generation:
     """One opened index: the Whoosh searcher and, read once from the index's
     facet fields, which documents carry which facet value."""
@@ -129,7 +100,7 @@ class Generation:
                 f"索引使用的分析资源版本（{built or '未知'}）与程序当前的版本（{current}）不一致："
                 "词典、同义词或对照表已更改，请重新建立索引（policy-search build）"
             )
-        # query text -> {docnum: relevance score} of every document it matches
+        # query text -> the relevance score of every document it matches
         self.scored_cache = ScoredCache(setting("score_cache_size"), setting("score_cache_documents"))
         self._suggester: Suggester | None = None
         self._spare_dir: Path | None = None  # a spelling table made for an index without one

@@ -25,6 +25,7 @@ from .errors import IndexUnavailable, QueryError
 from .facets import facet_counts, month_histogram
 from .filters import allowed_by_dates, normalize_filters, selections
 from .generations import Generation, Lease, LiveIndex
+from .scored_cache import ScoredEntry
 from .known_items import sentence_bonuses, title_bonuses
 from .query import Plan, parse_query
 from .query.variants import warm_converters
@@ -206,7 +207,7 @@ class Searcher:
         parts of the query (plan.units), allowed by the filters and the exclusions:
         those holding the most parts first (at least half of them where any document
         does), then by relevance or date."""
-        held, score, excluded = self._scored_with_parts(gen, plan)[1]
+        held, score, excluded = self._scored_entry(gen, plan).parts()
         candidates = [d for d in held if d in gen.all_docs and d not in matched and d not in excluded
                       and all(d in docs for docs in chosen.values()) and (dated is None or d in dated)]
         if not candidates:
@@ -261,9 +262,9 @@ class Searcher:
         return held, score, excluded
 
     def _scored(self, gen: Generation, plan: Plan) -> dict[int, float]:
-        return self._scored_with_parts(gen, plan)[0]
+        return self._scored_entry(gen, plan).scores()
 
-    def _scored_with_parts(self, gen: Generation, plan: Plan):
+    def _scored_entry(self, gen: Generation, plan: Plan) -> ScoredEntry:
         """Every matching document with its relevance score, from one scored pass over
         the whole match (the ranked query matches exactly what the match query does;
         its tiers only add score), and what each document holds of the query's parts.
@@ -286,9 +287,9 @@ class Searcher:
                 for docnum, bonus in sentence_bonuses(gen.searcher, plan.runs, live,
                                                       setting("sentence_rerank")).items():
                     scores[docnum] += bonus
-            cached = ({docnum: score * _prior(gen, docnum) for docnum, score in scores.items()
-                       if docnum in gen.all_docs}, held)
-            gen.scored_cache.put(plan.text, cached, len(cached[0]) + len(held[0]))
+            cached = ScoredEntry({docnum: score * _prior(gen, docnum) for docnum, score in scores.items()
+                                  if docnum in gen.all_docs}, held)
+            gen.scored_cache.put(plan.text, cached)
         return cached
 
     def _order(self, gen: Generation, plan: Plan, hits: set[int], sort: str, limit: int | None):
