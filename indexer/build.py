@@ -2,7 +2,8 @@
 
     <index_root>/
       CURRENT                 name of the live generation (replaced atomically)
-      generations/<build_id>/ a complete Whoosh index, manifest.json, files.json
+      generations/<build_id>/ a complete Whoosh index, manifest.json, files.json,
+                              source-*.json (one per report file)
       build.lock              held (flock) by a running build or rollback
       last_build.json         outcome of the last build attempt
 
@@ -13,8 +14,10 @@ mix.  A build killed at any point leaves the live generation as it was; the
 next build removes what the dead one left behind.
 
 Builds are incremental: every record's content hash is kept in the manifest
-and every file's parse result in files.json, so only new, changed and
-removed documents reach the index.  A change of the analysis resources or of
+and every file's parse result in a source-*.json named by its path and content
+hash (files.json maps each path to its content hash), so only new, changed and
+removed documents reach the index.  The parse result of an unchanged file is
+hard-linked from the live generation, not written again.  A change of the analysis resources or of
 the indexing code makes the next build a full one.
 
 Longer than the other modules because a build is one transaction (lock, read,
@@ -45,6 +48,8 @@ LOCK = "build.lock"
 LAST_BUILD = "last_build.json"
 MANIFEST = "manifest.json"
 FILES = "files.json"
+# one report file's parse result (indexer.corpus.SourceFile), see source_cache_name
+SOURCE_PREFIX = "source-"
 # who cites whom (indexer.lineage.derived_table): the records' cited_by and siblings are
 # kept out of the index, so a report that cites a document does not re-index it.
 LINEAGE = "lineage.sqlite"  # indexer.lineage_table
@@ -422,13 +427,66 @@ def _query_terms(field_name: str, text: str, most: int = 3, grams: bool = False)
     return sorted(tokens, key=len, reverse=True)[:most]
 
 
+def _own_file(name: str) -> bool:
+    return name in _OWN_FILES or name.startswith(SOURCE_PREFIX)
+
+
+def source_cache_name(rel: str, sha256: str) -> str:
+    """The file of a generation holding the parse result of report `rel` with content
+    `sha256`: named by both, so a name never stands for two different results of one
+    pipeline (the pipeline version is in the manifest; another one ignores them all)."""
+    key = hashlib.sha256(f"{rel}\0{sha256}".encode("utf-8")).hexdigest()[:32]
+    return f"{SOURCE_PREFIX}{key}.json"
+
+
+def read_source_caches(generation: Path) -> dict[str, SourceFile]:
+    """Every report file's parse result a generation holds, by relative path. A missing,
+    damaged or mismatching entry is left out (that file is parsed again); files.json
+    in the older layout (every result inline) is still read."""
+    index = read_json(generation / FILES)
+    if not isinstance(index, dict):
+        return {}
+    files = {}
+    for rel, entry in index.items():
+        if isinstance(entry, str):
+            entry = read_json(generation / source_cache_name(rel, entry))
+            if not isinstance(entry, dict) or entry.get("sha256") != index[rel]:
+                continue
+        try:
+            source = SourceFile.from_json(entry)
+        except (TypeError, KeyError):
+            continue
+        if source.path == rel and isinstance(source.records, list):
+            files[rel] = source
+    return files
+
+
+def write_source_caches(target: Path, files: list[SourceFile], previous: Path | None,
+                        reused: dict[str, SourceFile]) -> None:
+    """files.json and one source-*.json per file in `target`. A result read from the
+    `previous` generation (the same object in `reused`) is hard-linked, not written again."""
+    for source in files:
+        name = source_cache_name(source.path, source.sha256)
+        if previous is not None and reused.get(source.path) is source:
+            try:
+                os.link(previous / name, target / name)
+                continue
+            except OSError:
+                pass  # gone or another file system: written below
+        with open(target / name, "w", encoding="utf-8") as f:
+            json.dump(source.to_json(), f, ensure_ascii=False, separators=(",", ":"))
+            f.flush()
+            os.fsync(f.fileno())
+    _write_json(target / FILES, {f.path: f.sha256 for f in files}, compact=True)
+
+
 def _copy_index(source: Path, target: Path) -> None:
     """The live index's files in a new directory. Whoosh never rewrites a segment file
     (deletions live in the table of contents, which an update writes anew), so hard
     links are a safe copy: a 1 GB index is not duplicated every night."""
     target.mkdir(parents=True)
     for path in source.iterdir():
-        if path.is_file() and path.name not in _OWN_FILES and not path.name.endswith("WRITELOCK"):
+        if path.is_file() and not _own_file(path.name) and not path.name.endswith("WRITELOCK"):
             if path.name.endswith(".toc") or path.name == "analysis.json":
                 shutil.copy2(path, target / path.name)
                 continue
@@ -530,13 +588,7 @@ class _Previous:
         build_id = live_build_id(index_root)
         path = live_generation(index_root)
         manifest = read_manifest(path) if path else None
-        files = {}
-        if path is not None:
-            try:
-                data = json.loads((path / FILES).read_text(encoding="utf-8"))
-                files = {rel: SourceFile.from_json(entry) for rel, entry in data.items()}
-            except (FileNotFoundError, json.JSONDecodeError, TypeError, KeyError):
-                files = {}
+        files = read_source_caches(path) if path is not None else {}
         references = (read_json(path / REFERENCES) if path is not None else None) or {}
         if manifest is None:
             build_id = path = None
@@ -695,7 +747,7 @@ class _Build:
 
         self.stage("manifest", "writing the manifest")
         manifest = self._manifest(corpus, versions, full_reason, previous, changes, hashes, validation)
-        _write_json(self.tmp / FILES, {f.path: f.to_json() for f in corpus.files}, compact=True)
+        write_source_caches(self.tmp, corpus.files, previous.path, previous.files)
         lineage_table.write_table(self.tmp / LINEAGE, derived)
         self._write_spelling(None if full_reason else previous.path / SPELLING)
         _write_json(self.tmp / REFERENCES, memo, compact=True)

@@ -247,6 +247,10 @@ def merge_files(files: list[SourceFile]) -> tuple[list[dict], list[dict], list[s
     Records of one file are never merged with each other: the parser has
     already told them apart (one 文号 can be misprinted on several documents,
     so a 文号 matches only between records whose titles agree).
+
+    A record is copied only when merging changes it (its id or what it absorbs): the
+    others are the files' own records, shared rather than copied (5,000 records of
+    100 MB at 50× the report took seconds to copy), and nothing changes them later.
     """
     ambiguous = _ambiguous_doc_numbers(files)
     records: list[dict] = []
@@ -255,7 +259,6 @@ def merge_files(files: list[SourceFile]) -> tuple[list[dict], list[dict], list[s
     merged_ids: dict[int, list[str]] = {}
     for f in sorted(files, key=lambda f: f.path):
         for record in f.records:
-            record = json.loads(json.dumps(record))  # callers' records stay untouched
             keys = _match_keys(record, ambiguous)
             target = next(
                 (
@@ -272,7 +275,9 @@ def merge_files(files: list[SourceFile]) -> tuple[list[dict], list[dict], list[s
                 records.append(record)
                 files_of.append({f.path})
             else:
-                _absorb(records[target], record)
+                if target not in merged_ids:  # first absorption: the files' records stay untouched
+                    records[target] = json.loads(json.dumps(records[target]))
+                _absorb(records[target], json.loads(json.dumps(record)))
                 files_of[target].add(f.path)
                 merged_ids.setdefault(target, []).append(record["id"])
             for k in keys:
@@ -356,13 +361,13 @@ def _make_ids_unique(records: list[dict], files_of: list[set[str]]) -> list[str]
     the later one gets a suffix from its file name so neither is lost."""
     seen: set[str] = set()
     warnings = []
-    for record, paths in zip(records, files_of):
+    for n, (record, paths) in enumerate(zip(records, files_of)):
         rid = record["id"]
         if rid in seen:
             path = min(paths)
             suffix = hashlib.sha1(path.encode()).hexdigest()[:6]
             new = f"{rid}-{suffix}"
             warnings.append(f"{path}: id {rid} is taken by another document; this one is {new}")
-            record["id"] = new
+            records[n] = record = {**record, "id": new}  # a copy: the file's record stays as parsed
         seen.add(record["id"])
     return warnings

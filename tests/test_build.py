@@ -281,6 +281,54 @@ def test_incremental_reuses_extracted_references_and_links_as_a_full_build(site,
     assert served(root) == served(full_root)
 
 
+def source_statuses(result) -> dict[str, str]:
+    return {s["path"]: s["status"] for s in result.manifest["sources"]}
+
+
+def test_unchanged_reports_parse_results_are_linked_not_rewritten(site, tmp_path):
+    data, root = site
+    before = B.live_generation(root)
+    cache_a = before / B.source_cache_name(REPORT_A, json.loads((before / B.FILES).read_text())[REPORT_A])
+    add_report_b(data)
+    result = B.build(data, root)
+    assert result.outcome == "ok" and source_statuses(result) == {REPORT_A: "cached", REPORT_B: "parsed"}
+    after = B.live_generation(root)
+    index = json.loads((after / B.FILES).read_text(encoding="utf-8"))
+    assert set(index) == {REPORT_A, REPORT_B}
+    assert os.path.samefile(after / cache_a.name, cache_a)
+    # the cache of B holds what parsing B gives
+    parsed_b = next(f for f in load_corpus(data).files if f.path == REPORT_B)
+    assert B.read_source_caches(after)[REPORT_B].to_json() == parsed_b.to_json()
+    full_root = tmp_path / "full"
+    assert B.build(data, full_root, full=True).outcome == "ok"
+    assert served(root) == served(full_root)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "missing", "other_report", "older_layout"])
+def test_a_damaged_or_missing_parse_cache_is_parsed_again(site, tmp_path, damage):
+    data, root = site
+    live = B.live_generation(root)
+    sha_a = json.loads((live / B.FILES).read_text())[REPORT_A]
+    cache_a = live / B.source_cache_name(REPORT_A, sha_a)
+    entry = json.loads(cache_a.read_text(encoding="utf-8"))
+    cache_a.unlink()  # hard-linked into other generations: damage this one only
+    if damage == "truncated":
+        cache_a.write_text(json.dumps(entry)[:1000], encoding="utf-8")
+    elif damage == "other_report":
+        cache_a.write_text(json.dumps({**entry, "sha256": "0" * 64}), encoding="utf-8")
+    elif damage == "older_layout":  # every result inline in files.json
+        (live / B.FILES).write_text(json.dumps({REPORT_A: entry}), encoding="utf-8")
+    add_report_b(data)
+    result = B.build(data, root)
+    assert result.outcome == "ok", result.message
+    expected = "cached" if damage == "older_layout" else "parsed"
+    assert source_statuses(result) == {REPORT_A: expected, REPORT_B: "parsed"}
+    full_root = tmp_path / "full"
+    assert B.build(data, full_root, full=True).outcome == "ok"
+    assert served(root) == served(full_root)
+    assert B.read_source_caches(B.live_generation(root)).keys() == {REPORT_A, REPORT_B}
+
+
 def test_incremental_add_change_and_remove(site):
     data, root = site
     first = B.live_build_id(root)

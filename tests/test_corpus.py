@@ -235,3 +235,19 @@ def test_two_reports_of_one_month_keep_every_document(tmp_path):
     ids = [r["id"] for r in corpus.records]
     assert len(ids) == len(set(ids)) == 4
     assert sum("is taken by another document" in w for w in corpus.warnings) == 2
+
+
+@pytest.mark.parametrize("reports", [
+    {REPORT_A: "slice_a", REPORT_B: "january"},  # one policy absorbs another report's
+    {"2021-12_a.txt": "first", "2021-12_b.txt": "second"},  # one id taken twice: a suffix
+])
+def test_merging_leaves_each_files_records_as_parsed(tmp_path, slice_a, reports):
+    texts = {"slice_a": slice_a, "january": january_report(), "first": report_slice(central=(2,), local=(1,)),
+             "second": report_slice(central=(4,), local=(19,))}
+    data = make_data_dir(tmp_path, {name: texts[key] for name, key in reports.items()})
+    corpus = load_corpus(data)
+    assert corpus.merges or any("is taken by another document" in w for w in corpus.warnings)
+    # the build caches these per file: merging must not have written into them
+    for f in corpus.files:
+        (alone,) = load_corpus(make_data_dir(tmp_path / f.path, {f.path: texts[reports[f.path]]})).files
+        assert f.to_json() == alone.to_json()
