@@ -14,6 +14,7 @@ through a shared counter and its failure, if any, in one line.
 """
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import shutil
@@ -85,12 +86,17 @@ def build_segments(index_dir: Path, index_name: str, records: list[dict], jobs: 
     errors = context.SimpleQueue()
     parts = [index_dir / f"{PART_PREFIX}{n}" for n in range(len(slices))]
     workers = []
+    # A nightly build forks from a process holding the whole corpus (a GB at 50× the
+    # report): frozen, those objects are left alone by the workers' garbage collector,
+    # whose passes would otherwise touch, and so copy, every page of them.
+    gc.freeze()
     try:
         for part, chunk in zip(parts, slices):
             part.mkdir(parents=True)
             worker = context.Process(target=_worker, args=(part, index_name, chunk, done, errors), daemon=True)
             worker.start()
             workers.append(worker)
+        gc.unfreeze()
         reported = -1
         while any(w.is_alive() for w in workers):
             if on_progress is not None and done.value != reported:
@@ -107,6 +113,7 @@ def build_segments(index_dir: Path, index_name: str, records: list[dict], jobs: 
             on_progress(done.value)
         _join(index_dir, index_name, parts)
     finally:
+        gc.unfreeze()
         for worker in workers:
             if worker.is_alive():
                 worker.kill()
