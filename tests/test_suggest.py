@@ -161,3 +161,31 @@ def test_misspelt_corpus_words(real_suggester, query, word, meant):
     assert meant in real_suggester and word not in real_suggester
     found = {e["word"]: e["suggestions"] for e in real_suggester.suggest_query(query_words(query))}
     assert found[word][0] == meant
+
+
+def test_lexicon_words_sum_over_segments_as_the_merged_lexicon(tmp_path, slice_index):
+    """lexicon_words reads segment by segment; on an index of several segments with a
+    deleted document its sums are those of Whoosh's merged lexicon."""
+    import json
+    import shutil
+
+    from indexer import indexing
+
+    index = tmp_path / "index"
+    shutil.copytree(slice_index, index)
+    ix = indexing.open_index(index)
+    with ix.searcher() as searcher:
+        first = json.loads(searcher.stored_fields(0)["record"])
+    ix.close()
+    indexing.update_index(index, [dict(first, id=first["id"] + "-copy")], [first["id"]])
+    ix = indexing.open_index(index)
+    with ix.reader() as reader:
+        assert len(reader.leaf_readers()) > 1
+        merged: dict[str, int] = {}
+        for fieldname in spelling.FIELDS:
+            for btext, info in reader.iter_field(fieldname):
+                word = btext.decode("utf-8")
+                if spelling.HAN_WORD.fullmatch(word):
+                    merged[word] = merged.get(word, 0) + info.doc_frequency()
+        assert spelling.lexicon_words(reader) == merged and len(merged) > 100
+    ix.close()
