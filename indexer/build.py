@@ -53,6 +53,9 @@ SOURCE_PREFIX = "source-"
 # who cites whom (indexer.lineage.derived_table): the records' cited_by and siblings are
 # kept out of the index, so a report that cites a document does not re-index it.
 LINEAGE = "lineage.sqlite"  # indexer.lineage_table
+# the same table as JSON, in generations built before it moved to SQLite: still served
+# until the next build replaces them
+LEGACY_LINEAGE = "lineage.json"
 # the words of the index filed for did-you-mean (indexer.spelling)
 SPELLING = "spelling.sqlite"
 # each record's extracted references by lineage.extraction_key: the next build extracts
@@ -72,7 +75,7 @@ PAUSE_FILE_ENV = "POLICY_SEARCH_BUILD_PAUSE_FILE"
 STAGES = ("lock", "read", "index", "index-progress", "validate", "manifest", "publish", "switch", "activate", "prune")
 
 # Files of ours inside a generation; everything else there belongs to Whoosh.
-_OWN_FILES = {MANIFEST, FILES, ACTIVATED, LINEAGE, REFERENCES, SPELLING}
+_OWN_FILES = {MANIFEST, FILES, ACTIVATED, LINEAGE, LEGACY_LINEAGE, REFERENCES, SPELLING}
 _PACKAGE_DIR = Path(__file__).resolve().parent
 _REPO_DIR = _PACKAGE_DIR.parent
 # What decides the documents an index holds: a change makes the next build a full one.

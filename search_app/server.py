@@ -50,8 +50,8 @@ def build_app(index_dir: str, publish_allow=()):
         raise ServerError(f"索引目录 {index_dir} 不存在：请先运行 policy-search build --index-dir {index_dir}")
     init_jieba()
     searcher = open_searcher(index_dir)
-    # Opening the live generation here (status() does) maps its segment files into the
-    # master, so the forked workers share them; a missing or resource-mismatched index
+    # Opening the live generation here (status() does) opens its segment files in the
+    # master, so the forked workers start with them open; a missing or resource-mismatched index
     # stops the server now rather than greeting the first visitor with an error.
     status = searcher.status()
     if not status.get("available"):

@@ -42,3 +42,27 @@ def test_a_missing_or_damaged_table_reads_as_none(tmp_path):
     assert read_table(tmp_path / "absent.sqlite") is None
     (tmp_path / "damaged.sqlite").write_bytes(b"not a database at all" * 10)
     assert read_table(tmp_path / "damaged.sqlite") is None
+
+
+def test_a_generation_built_before_the_table_still_serves_its_json(tmp_path):
+    """A generation from before lineage.sqlite (its table as lineage.json) serves the
+    same cited-by lists until the next build replaces it."""
+    from indexer import build as B
+    from search_app.search import Searcher
+    root = tmp_path / "index"
+    assert B.build(ROOT / "data", root, jobs=2).outcome == "ok"
+    live = B.live_generation(root)
+    searcher = Searcher(root)
+    documents = {r["id"]: searcher.get_document(r["id"]) for r in searcher.search("", per_page=100)["results"]}
+    searcher.close()
+    assert any(d["cited_by"] for d in documents.values()), "the report holds citing documents"
+    stored = read_table(live / B.LINEAGE)
+    legacy = {part: dict(stored[part]) for part in stored}
+    stored.close()
+    (live / B.LINEAGE).unlink()
+    (live / B.LEGACY_LINEAGE).write_text(json.dumps(legacy, ensure_ascii=False), encoding="utf-8")
+    searcher = Searcher(root)
+    try:
+        assert {i: searcher.get_document(i) for i in documents} == documents
+    finally:
+        searcher.close()

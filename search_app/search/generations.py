@@ -16,7 +16,7 @@ from array import array
 from pathlib import Path
 
 from indexer import analysis, lineage_table, spelling
-from indexer.build import LINEAGE, SPELLING, locate_live_index, read_manifest
+from indexer.build import LEGACY_LINEAGE, LINEAGE, SPELLING, locate_live_index, read_json, read_manifest
 from indexer.indexing import open_index, read_stamp
 from indexer.lineage import with_derived
 from indexer.schema import FACETS, FILTER_FIELDS
@@ -91,7 +91,7 @@ class Generation:
         self.stamp = read_stamp(path) or {}
         # who cites each document, written by the build beside the index (absent in an
         # index made directly from annotated records, whose records carry it)
-        self.derived = lineage_table.read_table(path / LINEAGE)
+        self.derived = lineage_table.read_table(path / LINEAGE) or read_json(path / LEGACY_LINEAGE)
         current = analysis.loaded_resources_version()
         built = self.stamp.get("resources_version")
         self.mismatch = None
@@ -196,7 +196,7 @@ class Generation:
         try:
             self.searcher.close()
             self.ix.close()
-            if self.derived is not None:
+            if isinstance(self.derived, lineage_table.StoredLineage):
                 self.derived.close()
             if self._suggester is not None:
                 self._suggester.table.close()

@@ -60,8 +60,9 @@ class Searcher:
             yield from _locked(lease.generation, check_resources)
 
     def warm(self) -> None:
-        """Build now what the live generation otherwise builds on first use (the sound
-        table of its words for did-you-mean): a server does this before it forks."""
+        """Open now what the live generation otherwise opens on first use (its spelling
+        table for did-you-mean; made from the lexicon for an index without one): a
+        server does this before it forks."""
         with self.generation(check_resources=False) as gen:
             gen.suggester()
 
