@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from indexer import lineage, lineage_table, parallel, spelling
+from indexer import doc_tables, lineage, lineage_table, parallel, spelling
 from indexer.corpus import Corpus, SourceFile, load_corpus
 from indexer.errors import BuildLocked, CorpusError, RollbackError
 
@@ -58,6 +58,8 @@ LINEAGE = "lineage.sqlite"  # indexer.lineage_table
 LEGACY_LINEAGE = "lineage.json"
 # the words of the index filed for did-you-mean (indexer.spelling)
 SPELLING = "spelling.sqlite"
+# facet values, dates and ids by document and by value, mapped by the search workers
+DOC_TABLES = "documents.tables"  # indexer.doc_tables
 # each record's extracted references by lineage.extraction_key: the next build extracts
 # only those of new and changed texts
 REFERENCES = "references.json"
@@ -75,7 +77,7 @@ PAUSE_FILE_ENV = "POLICY_SEARCH_BUILD_PAUSE_FILE"
 STAGES = ("lock", "read", "index", "index-progress", "validate", "manifest", "publish", "switch", "activate", "prune")
 
 # Files of ours inside a generation; everything else there belongs to Whoosh.
-_OWN_FILES = {MANIFEST, FILES, ACTIVATED, LINEAGE, LEGACY_LINEAGE, REFERENCES, SPELLING}
+_OWN_FILES = {MANIFEST, FILES, ACTIVATED, LINEAGE, LEGACY_LINEAGE, REFERENCES, SPELLING, DOC_TABLES}
 _PACKAGE_DIR = Path(__file__).resolve().parent
 _REPO_DIR = _PACKAGE_DIR.parent
 # What decides the documents an index holds: a change makes the next build a full one.
@@ -752,7 +754,7 @@ class _Build:
         manifest = self._manifest(corpus, versions, full_reason, previous, changes, hashes, validation)
         write_source_caches(self.tmp, corpus.files, previous.path, previous.files)
         lineage_table.write_table(self.tmp / LINEAGE, derived)
-        self._write_spelling(None if full_reason else previous.path / SPELLING)
+        self._write_reader_tables(None if full_reason else previous.path / SPELLING)
         _write_json(self.tmp / REFERENCES, memo, compact=True)
         _write_json(self.tmp / MANIFEST, manifest)
         _fsync_dir(self.tmp)
@@ -784,16 +786,19 @@ class _Build:
             return "the indexing code changed"
         return None
 
-    def _write_spelling(self, previous: Path | None) -> None:
+    def _write_reader_tables(self, previous_spelling: Path | None) -> None:
+        """The tables made from the new index itself: its document tables, and its
+        words for the spelling table (filed from the previous one)."""
         from indexer import indexing
 
         ix = indexing.open_index(self.tmp)
         try:
             with ix.reader() as reader:
+                doc_tables.write_tables(self.tmp / DOC_TABLES, reader)
                 words = spelling.lexicon_words(reader)
         finally:
             ix.close()
-        spelling.write_table(self.tmp / SPELLING, words, previous=previous)
+        spelling.write_table(self.tmp / SPELLING, words, previous=previous_spelling)
 
     def _index(self, previous: _Previous, corpus: Corpus, full_reason, to_index_ids, to_remove_ids) -> None:
         from indexer import indexing

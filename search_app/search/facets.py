@@ -1,8 +1,6 @@
 """Facet counts and the month histogram of a search, as plain dicts for the views."""
 from __future__ import annotations
 
-from collections import Counter
-
 from indexer.schema import FACET_LABELS, KIND_ORDER, LISTED_FACETS
 
 from .filters import allowed_by_dates
@@ -19,8 +17,7 @@ def facet_counts(gen, matched, selections, selected_values, dated) -> dict:
                 pool &= docs
         if dated is not None:
             pool &= dated
-        of_doc = gen.of_doc[key]
-        counts = Counter(v for d in pool for v in of_doc.get(d, ()))
+        counts = gen.of_doc[key].count(pool)
         chosen = selected_values.get(key, [])
         for value in chosen:
             counts.setdefault(value, 0)
@@ -49,8 +46,7 @@ def month_histogram(gen, matched, selections, flt) -> list[dict]:
     written = allowed_by_dates(gen, flt, keys=("written_from", "written_to"))
     if written is not None:
         pool &= written
-    of_doc = gen.of_doc["month"]
-    counts = Counter(v for d in pool for v in of_doc.get(d, ()))
+    counts = gen.of_doc["month"].count(pool)
     low = (flt.get("date_from") or "0000-00-00")[:7]
     high = (flt.get("date_to") or "9999-99-99")[:7]
     return [{"value": month, "count": counts[month], "selected": low <= month <= high}

@@ -12,14 +12,14 @@ import os
 import shutil
 import tempfile
 import threading
-from array import array
 from pathlib import Path
 
-from indexer import analysis, lineage_table, spelling
-from indexer.build import LEGACY_LINEAGE, LINEAGE, SPELLING, locate_live_index, read_json, read_manifest
+from indexer import analysis, doc_tables, lineage_table, spelling
+from indexer.build import DOC_TABLES, LEGACY_LINEAGE, LINEAGE, SPELLING, locate_live_index, read_json, read_manifest
 from indexer.indexing import open_index, read_stamp
+from indexer.doc_tables import ID_FIELD, DocsByValue, ValuesOfDoc
 from indexer.lineage import with_derived
-from indexer.schema import FACETS, FILTER_FIELDS
+from indexer.schema import DATE_FILTERS, FACETS, FILTER_FIELDS
 
 from search_app.settings import setting
 from .errors import IndexUnavailable
@@ -29,51 +29,10 @@ from .scoring import WEIGHTING, Scorer
 from .suggest import Suggester
 
 
-class PerDocument:
-    """A value per document number, held in a list (a dict's keys and slots cost
-    several times more at tens of thousands of documents); reads like a dict of the
-    documents that have one."""
-
-    __slots__ = ("_values", "_count")
-
-    def __init__(self, size: int):
-        self._values: list = [None] * size
-        self._count = 0
-
-    @classmethod
-    def of(cls, size: int, values: dict, convert=None) -> "PerDocument":
-        table = cls(size)
-        shared: dict = {}  # equal values stored once
-        for docnum, value in values.items():
-            value = convert(value) if convert else value
-            table[docnum] = shared.setdefault(value, value)
-        return table
-
-    def __setitem__(self, docnum: int, value) -> None:
-        if self._values[docnum] is None:
-            self._count += 1
-        self._values[docnum] = value
-
-    def get(self, docnum: int, default=None):
-        value = self._values[docnum] if 0 <= docnum < len(self._values) else None
-        return default if value is None else value
-
-    def __contains__(self, docnum) -> bool:
-        return self.get(docnum) is not None
-
-    def __iter__(self):
-        return (d for d, v in enumerate(self._values) if v is not None)
-
-    def items(self):
-        return ((d, v) for d, v in enumerate(self._values) if v is not None)
-
-    def __len__(self) -> int:
-        return self._count
-
-
 class Generation:
-    """One opened index: the Whoosh searcher and, read once from the index's
-    facet fields, which documents carry which facet value."""
+    """One opened index: the Whoosh searcher and the document tables the build wrote
+    beside it (indexer.doc_tables: which documents carry which facet value, dates, ids),
+    mapped rather than read into this process."""
 
     def __init__(self, path: Path, name: str | None):
         self.path = path
@@ -103,53 +62,41 @@ class Generation:
         # query text -> the relevance score of every document it matches
         self.scored_cache = ScoredCache(setting("score_cache_size"), setting("score_cache_documents"))
         self._suggester: Suggester | None = None
-        self._spare_dir: Path | None = None  # a spelling table made for an index without one
+        self._spare_dir: Path | None = None  # tables made for an index without them
         self._load_tables()
 
     def _load_tables(self) -> None:
         reader = self.searcher.reader()
-        # One int object per document number shared by every table below, and one
-        # tuple per distinct set of values: at 50× the report the tables cost a
-        # worker 14 MB of heap as plain dicts of their own ints and tuples, under 4 MB so.
-        self._docnums = list(range(reader.doc_count_all()))
-        self.all_docs = frozenset(self._docnums[d] for d in reader.all_doc_ids())
+        tables = doc_tables.open_tables(self.path / DOC_TABLES)
+        if tables is not None and (tables.doc_count, len(tables.live)) != (reader.doc_count_all(),
+                                                                           reader.doc_count()):
+            tables.close()  # not this index's (copied beside another): made afresh below
+            tables = None
+        if tables is None:  # an index made directly from records, or built before the tables
+            spare = self._spare_file(DOC_TABLES)
+            doc_tables.write_tables(spare, reader)
+            tables = doc_tables.DocTables(spare)
+        self.tables = tables
+        fields = tables.fields
+        self.all_docs = tables.live
         self._cite_labels: dict[str, str] | None = None
-        self.docnum_by_id: dict[str, int] = {}
-        self.id_of = PerDocument(len(self._docnums))
-        for docnum, value in self._postings(reader, "id"):
-            self.docnum_by_id[value] = docnum
-            self.id_of[docnum] = value
-        # value → its documents, in ascending arrays (4 bytes a document; a set costs
-        # ten times that)
-        self.by_value: dict[str, dict[str, array]] = {}
-        self.of_doc: dict[str, PerDocument] = {}
-        for facet, fieldname in list(FACETS.items()) + [("report", "report")]:
-            by_value: dict[str, array] = {}
-            of_doc: dict[int, list[str]] = {}
-            for docnum, value in self._postings(reader, fieldname):
-                by_value.setdefault(value, array("i")).append(docnum)
-                of_doc.setdefault(docnum, []).append(value)
-            self.by_value[facet] = by_value
-            self.of_doc[facet] = PerDocument.of(len(self._docnums), of_doc, tuple)
+        self.docnum_by_id = DocsByValue(fields[ID_FIELD], single=True)
+        self.id_of = ValuesOfDoc(fields[ID_FIELD], single=True)
+        counted = [*FACETS.items(), ("report", "report")]
+        self.by_value = {facet: DocsByValue(fields[name]) for facet, name in counted}
+        self.of_doc = {facet: ValuesOfDoc(fields[name]) for facet, name in counted}
         # Filters that match another field than the facet counts (cites: any name of a parent).
-        self.filter_by_value: dict[str, dict[str, array]] = {}
-        for facet, fieldname in FILTER_FIELDS.items():
-            by_value = {}
-            for docnum, value in self._postings(reader, fieldname):
-                by_value.setdefault(value, array("i")).append(docnum)
-            self.filter_by_value[facet] = by_value
-        self.dates: dict[str, PerDocument] = {}
-        for fieldname in ("publish_date", "written_date"):
-            self.dates[fieldname] = PerDocument.of(len(self._docnums), dict(self._postings(reader, fieldname)))
+        self.filter_by_value = {facet: DocsByValue(fields[name]) for facet, name in FILTER_FIELDS.items()}
+        self.dates = {name: ValuesOfDoc(fields[name], single=True) for name, _op in DATE_FILTERS.values()}
 
-    def _postings(self, reader, fieldname: str):
-        if fieldname not in reader.schema:
-            return
-        for term in reader.lexicon(fieldname):
-            value = term.decode("utf-8") if isinstance(term, bytes) else str(term)
-            for docnum in reader.postings(fieldname, term).all_ids():
-                if docnum in self.all_docs:
-                    yield self._docnums[docnum], value
+    def _spare_file(self, name: str) -> Path:
+        """A path for a table this generation's directory lacks, in a directory of its
+        own removed with the generation (by the process that made it: forked workers
+        share it)."""
+        if self._spare_dir is None:
+            self._spare_dir = Path(tempfile.mkdtemp(prefix="policy-search-tables-"))
+            self._spare_owner = os.getpid()
+        return self._spare_dir / name
 
     @property
     def manifest(self) -> dict | None:
@@ -175,10 +122,9 @@ class Generation:
         if self._suggester is None:
             table = spelling.read_table(self.path / SPELLING)
             if table is None:
-                self._spare_dir = Path(tempfile.mkdtemp(prefix="policy-search-spelling-"))
-                self._spare_owner = os.getpid()  # workers forked after this share it
-                spelling.write_table(self._spare_dir / SPELLING, spelling.lexicon_words(self.searcher.reader()))
-                table = spelling.read_table(self._spare_dir / SPELLING)
+                spare = self._spare_file(SPELLING)
+                spelling.write_table(spare, spelling.lexicon_words(self.searcher.reader()))
+                table = spelling.read_table(spare)
             self._suggester = Suggester(table)
         return self._suggester
 
@@ -200,6 +146,7 @@ class Generation:
                 self.derived.close()
             if self._suggester is not None:
                 self._suggester.table.close()
+            self.tables.close()
         except Exception:
             pass
         if self._spare_dir is not None and self._spare_owner == os.getpid():

@@ -14,6 +14,8 @@ and boosts. Every query the compiler emits is scored here; any other type raises
 """
 from __future__ import annotations
 
+from array import array
+
 from whoosh import query as Q
 from whoosh import scoring
 from whoosh.scoring import BM25FScorer, WeightScorer
@@ -80,15 +82,16 @@ class Scorer:
             pass
         return out
 
-    def _norms_of(self, leaf: int, fieldname: str, scorer) -> list[float]:
+    def _norms_of(self, leaf: int, fieldname: str, scorer) -> array:
         """Each document's BM25 length term K1 * ((1 - B) + B * fl / avgfl) in the
-        field, computed as Whoosh's bm25() does, once per segment and field."""
+        field, computed as Whoosh's bm25() does, once per segment and field (in an
+        array: a list of float objects costs four times the bytes, in every worker)."""
         key = (leaf, fieldname, scorer.B, scorer.K1, scorer.avgfl)
         norms = self._norms.get(key)
         if norms is None:
             B, K1, avgfl = scorer.B, scorer.K1, scorer.avgfl
-            norms = self._norms[key] = [K1 * ((1 - B) + B * (fl or 1) / avgfl)
-                                        for fl in segment_lengths(self.leaves[leaf][0], fieldname)]
+            norms = self._norms[key] = array("d", (K1 * ((1 - B) + B * (fl or 1) / avgfl)
+                                                   for fl in segment_lengths(self.leaves[leaf][0], fieldname)))
         return norms
 
     def _term_scores(self, leaf: int, fieldname: str, btext: bytes, postings: Postings,
