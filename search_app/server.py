@@ -6,6 +6,9 @@ spending seconds loading the dictionary on its first request.
 """
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import gc
 import os
 from pathlib import Path
 
@@ -13,6 +16,28 @@ from gunicorn.app.base import BaseApplication
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
+
+
+def _malloc_trim():
+    """glibc's malloc_trim, or None elsewhere."""
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+_MALLOC_TRIM = _malloc_trim()
+
+
+def release_freed_memory(worker=None, req=None, environ=None, resp=None) -> None:
+    """After each request (gunicorn's post_request): hand back to the system the heap
+    pages a request used and freed. A broad query at 50× the report scores and counts
+    thousands of documents; glibc keeps the freed pages, so without this a worker's
+    private memory grows with the corpus long after the query (measured: 47 → 30 MB
+    per worker at 50× after the query set, about 2 ms for the first trim, 0.1 ms when
+    there is little to give back)."""
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
 
 
 class ServerError(Exception):
@@ -57,7 +82,14 @@ def build_app(index_dir: str, publish_allow=()):
     if not status.get("available"):
         raise ServerError(status.get("error") or f"索引目录 {index_dir} 中没有可用的索引")
     searcher.warm()
-    return create_app({"INDEX_DIR": index_dir, "SEARCHER": searcher, "PUBLISH_ALLOW": tuple(publish_allow)})
+    app = create_app({"INDEX_DIR": index_dir, "SEARCHER": searcher, "PUBLISH_ALLOW": tuple(publish_allow)})
+    # What the master made so far is the workers' shared start: frozen, the cyclic
+    # collector in each worker never writes to it (which would copy its pages into
+    # every worker); and its freed heap is given back before the fork.
+    gc.collect()
+    gc.freeze()
+    release_freed_memory()
+    return app
 
 
 def gunicorn_options(host: str, port: int, workers: int | None) -> dict:
@@ -76,6 +108,7 @@ def gunicorn_options(host: str, port: int, workers: int | None) -> dict:
         # gunicorn's control socket lives at one fixed path in $HOME: a second server
         # (another index, a test run) would take it over. Signals do the same job.
         "control_socket_disable": True,
+        "post_request": release_freed_memory,
     }
 
 

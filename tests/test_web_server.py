@@ -70,6 +70,39 @@ def test_bound_to_loopback_with_the_index_opened_before_the_fork(server, web_ind
     assert any(path.startswith(str(live)) and path.endswith(".seg") for path in opened)
 
 
+def test_master_and_workers_map_one_copy_of_the_document_tables(server, web_index):
+    """The live generation's document tables (indexer.doc_tables) are mapped by the
+    master before the fork, and so by each worker: one copy in the page cache."""
+    live = (web_index / "generations" / (web_index / "CURRENT").read_text().strip()).resolve()
+    tables = str(live / "documents.tables")
+    fetch(server.base + "/api/search?q=" + urllib.parse.quote("物流"))
+    children = [int(p) for p in os.listdir("/proc") if p.isdigit() and _parent_of(p) == server.process.pid]
+    assert len(children) == 2
+    for pid in [server.process.pid, *children]:
+        with open(f"/proc/{pid}/maps") as maps:
+            assert tables in maps.read(), pid
+
+
+def _parent_of(pid: str) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return int(stat.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def test_workers_give_freed_heap_back_after_each_request(web_index):
+    """gunicorn runs release_freed_memory after every request (a worker's memory must
+    not keep the peak of the broadest query it answered)."""
+    from search_app.server import PolicySearchServer, gunicorn_options, release_freed_memory
+
+    options = gunicorn_options("127.0.0.1", 0, 2)
+    assert options["post_request"] is release_freed_memory
+    config = PolicySearchServer(object(), options).cfg
+    assert config.post_request is release_freed_memory
+    release_freed_memory()
+
+
 def test_missing_index_is_a_one_line_error(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "search_app.cli", "serve", "--index-dir", str(tmp_path / "none"), "--port", "1"],

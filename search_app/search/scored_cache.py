@@ -19,14 +19,21 @@ class ScoredEntry:
     __slots__ = ("_scores", "_parts", "docs", "values", "held_docs", "held_masks", "held_scores", "excluded")
 
     def __init__(self, scores: dict[int, float], parts: tuple[dict[int, list[int]], dict[int, float], set[int]]):
-        self._scores, self._parts = scores, parts
         held, held_score, excluded = parts
+        # Parts held are asked only of documents the whole query does not match (the
+        # partial matches): a match's are not kept (most of a broad query's documents).
+        held = {d: indexes for d, indexes in held.items() if d not in scores}
+        held_score = {d: held_score[d] for d in held}
+        self._scores, self._parts = scores, (held, held_score, excluded)
         self.docs = array("i", scores)
         self.values = array("d", scores.values())
         self.held_docs = array("i", held)
-        # the parts a document holds as bits (a query has at most query_terms parts)
-        self.held_masks = array("Q", (sum(1 << i for i in indexes) for indexes in held.values()))
-        self.held_scores = array("d", (held_score[d] for d in held))
+        # the parts a document holds as bits, in the narrowest integers that hold them
+        # (a query has at most query_terms parts)
+        masks = [sum(1 << i for i in indexes) for indexes in held.values()]
+        widest = max(masks, default=0).bit_length()
+        self.held_masks = array(next(c for c in "BHILQ" if array(c).itemsize * 8 >= widest), masks)
+        self.held_scores = array("d", held_score.values())
         self.excluded = array("i", sorted(excluded))
 
     def pack(self) -> None:
