@@ -14,6 +14,7 @@ sections lie), then little-endian 32-bit integer sections, each field with
   value_at   n_values + 1 offsets into the field's UTF-8 blob (values sorted)
   docs_at    n_values + 1 offsets into docs; docs: each value's documents, ascending
   values_at  doc_count + 1 offsets into values; values: each document's value numbers
+  label_at   (labelled fields, LABELS) n_values + 1 offsets into the field's labels blob
 and one byte per document number: 1 for a live document.
 """
 from __future__ import annotations
@@ -30,13 +31,20 @@ from pathlib import Path
 
 from indexer.schema import DATE_FILTERS, FACETS, FILTER_FIELDS
 
-MAGIC = b"policy-search document tables 1\n"
+MAGIC = b"policy-search document tables 2\n"
 ID_FIELD = "id"
 # every field a search reads this way (facets, the report each document came from,
 # filters on another field than their facet, dates, ids), each once
 FIELDS = tuple(dict.fromkeys([*FACETS.values(), "report", *FILTER_FIELDS.values(),
                               *(fieldname for fieldname, _op in DATE_FILTERS.values()), ID_FIELD]))
+# fields whose values are labelled for display: field → the stored field holding a dict
+# value → label in each document (a cited parent's key → how its citing documents name
+# it); a value's label is the one its first document (by number) gives
+LABELS = {FACETS["cites"]: "cite_labels"}
 _ALIGN = 8
+# a field of at most this many values keeps them decoded (facets, dates); larger ones
+# (ids, cited parents: they grow with the corpus) decode a value each time it is read
+DECODED_KEPT = 2048
 
 
 def _int_array(values) -> array:
@@ -117,7 +125,11 @@ def write_tables(path: Path, reader) -> None:
         for numbers in of_doc:
             values.extend(numbers)
             values_at.append(len(values))
-        header["fields"][fieldname] = {
+        if fieldname in LABELS:
+            labels, label_at = _labels(reader, LABELS[fieldname], entries)
+            header["fields"].setdefault(fieldname, {})["labels"] = [add(labels), len(labels)]
+            header["fields"][fieldname]["label_at"] = add(_int_array(label_at).tobytes())
+        header["fields"].setdefault(fieldname, {}).update({
             "values": len(entries),
             "blob": [add(bytes(blob)), len(blob)],
             "value_at": add(_int_array(value_at).tobytes()),
@@ -125,7 +137,7 @@ def write_tables(path: Path, reader) -> None:
             "docs": add(_int_array(docs).tobytes()),
             "values_at": add(_int_array(values_at).tobytes()),
             "of_doc": add(_int_array(values).tobytes()),
-        }
+        })
     head = MAGIC + json.dumps(header, separators=(",", ":")).encode("utf-8") + b"\n"
     head += b" " * (-len(head) % _ALIGN)
     tmp = Path(f"{path}.tmp")
@@ -137,6 +149,22 @@ def write_tables(path: Path, reader) -> None:
         out.flush()
         os.fsync(out.fileno())
     os.replace(tmp, path)
+
+
+def _labels(reader, stored: str, entries) -> tuple[bytes, list[int]]:
+    """(labels blob, offsets) of a labelled field's values, each from the first of its
+    documents whose stored dict names it ("" where none does)."""
+    blob, label_at, read = bytearray(), [0], {}
+    for value, docs in entries:
+        for docnum in docs:
+            if docnum not in read:
+                read[docnum] = reader.stored_fields(docnum).get(stored) or {}
+            label = read[docnum].get(value)
+            if label:
+                blob += str(label).encode("utf-8")
+                break
+        label_at.append(len(blob))
+    return bytes(blob), label_at
 
 
 class TablesError(Exception):
@@ -217,8 +245,13 @@ class FieldTable:
         self._docs = tables._ints(spec["docs"], self._docs_at[self.size])
         self._values_at = tables._ints(spec["values_at"], tables.doc_count + 1)
         self._of_doc = tables._ints(spec["of_doc"], self._values_at[tables.doc_count])
-        # decoded values, kept for every field but ids (one per document: decoded when read)
-        self._decoded: dict[int, str] | None = None if name == ID_FIELD else {}
+        self.labelled = "label_at" in spec
+        if self.labelled:
+            self._labels = tables._bytes(*spec["labels"])
+            self._label_at = tables._ints(spec["label_at"], self.size + 1)
+        # decoded values kept, for fields of few values (ids, cited parents: one or more a
+        # document, decoded when read)
+        self._decoded: dict[int, str] | None = {} if self.size <= DECODED_KEPT else None
 
     def value(self, number: int) -> str:
         if self._decoded is not None:
@@ -227,6 +260,12 @@ class FieldTable:
                 text = self._decoded[number] = self._decode(number)
             return text
         return self._decode(number)
+
+    def label(self, number: int) -> str | None:
+        """The value's label (a labelled field's), or None."""
+        if not self.labelled or self._label_at[number] == self._label_at[number + 1]:
+            return None
+        return bytes(self._labels[self._label_at[number]:self._label_at[number + 1]]).decode("utf-8")
 
     def _decode(self, number: int) -> str:
         return bytes(self._blob[self._value_at[number]:self._value_at[number + 1]]).decode("utf-8")
@@ -314,10 +353,28 @@ class ValuesOfDoc:
 
     def count(self, docs) -> Counter:
         """How many of `docs` carry each value (values decoded once each)."""
+        return self.count_labelled(docs)[0]
+
+    def count_labelled(self, docs) -> tuple[Counter, dict[str, str]]:
+        """count(docs), and the labels of the values counted (a labelled field's)."""
         numbers: Counter = Counter()
         for docnum in docs:
             numbers.update(self.field.numbers_of(docnum))
-        return Counter({self.field.value(n): c for n, c in numbers.items()})
+        values = {n: self.field.value(n) for n in numbers}
+        labels = {}
+        if self.field.labelled:
+            labels = {values[n]: label for n in numbers if (label := self.field.label(n)) is not None}
+        return Counter({values[n]: c for n, c in numbers.items()}), labels
+
+    def labels_of(self, values) -> dict[str, str]:
+        """The labels of these values (a labelled field's, looked up one by one)."""
+        out = {}
+        for value in values:
+            number = self.field.number(value)
+            label = None if number is None else self.field.label(number)
+            if label is not None:
+                out[value] = label
+        return out
 
 
 def open_tables(path: Path) -> DocTables | None:

@@ -9,9 +9,11 @@ import shutil
 from whoosh import query as Q
 
 from indexer import build as B
-from indexer.doc_tables import FIELDS, ID_FIELD, DocsByValue, DocTables, ValuesOfDoc, open_tables, write_tables
+from indexer.doc_tables import FIELDS, ID_FIELD, LABELS, DocsByValue, DocTables, ValuesOfDoc, open_tables, write_tables
 from indexer.indexing import open_index
 from tests.report_slices import ROOT
+
+LABELS_FIELD = next(iter(LABELS))
 
 
 def _postings_by_query(searcher, fieldname):
@@ -53,6 +55,17 @@ def test_every_value_and_every_document_as_whoosh_has_them(full_index, tmp_path)
                     for v in inverted[d]:
                         counted[v] = counted.get(v, 0) + 1
                 assert dict(of_doc.count(some)) == counted
+            # a cited parent's label: how the first document citing it names it
+            cited = tables.fields[LABELS_FIELD]
+            labelled = 0
+            for number in range(cited.size):
+                value = cited.value(number)
+                names = [searcher.stored_fields(d).get("cite_labels", {}).get(value)
+                         for d in sorted(cited.docs(number))]
+                expected_label = next((n for n in names if n), None)
+                assert cited.label(number) == expected_label, value
+                labelled += expected_label is not None
+            assert labelled > 10
             ids = DocsByValue(tables.fields[ID_FIELD], single=True)
             for docnum in searcher.reader().all_doc_ids():
                 doc_id = searcher.stored_fields(docnum)["id"]

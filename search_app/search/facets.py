@@ -17,11 +17,15 @@ def facet_counts(gen, matched, selections, selected_values, dated) -> dict:
                 pool &= docs
         if dated is not None:
             pool &= dated
-        counts = gen.of_doc[key].count(pool)
+        of_doc = gen.of_doc[key]
         chosen = selected_values.get(key, [])
+        if of_doc.field.labelled:  # cited parents: labelled by the build (indexer.doc_tables)
+            counts, labels = of_doc.count_labelled(pool)
+            labels.update(of_doc.labels_of(v for v in chosen if v not in labels))
+        else:
+            counts, labels = of_doc.count(pool), FACET_LABELS.get(key, {})
         for value in chosen:
             counts.setdefault(value, 0)
-        labels = gen.cite_labels() if key == "cites" else FACET_LABELS.get(key, {})
         if key == "kind":
             order = {k: i for i, k in enumerate(KIND_ORDER)}
             items = sorted(counts.items(), key=lambda kv: (order.get(kv[0], 99), kv[0]))

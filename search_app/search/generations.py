@@ -79,7 +79,6 @@ class Generation:
         self.tables = tables
         fields = tables.fields
         self.all_docs = tables.live
-        self._cite_labels: dict[str, str] | None = None
         self.docnum_by_id = DocsByValue(fields[ID_FIELD], single=True)
         self.id_of = ValuesOfDoc(fields[ID_FIELD], single=True)
         counted = [*FACETS.items(), ("report", "report")]
@@ -127,16 +126,6 @@ class Generation:
                 table = spelling.read_table(spare)
             self._suggester = Suggester(table)
         return self._suggester
-
-    def cite_labels(self) -> dict[str, str]:
-        """Cited parent key → how the citing documents name it (title and 文号), read once."""
-        if self._cite_labels is None:
-            labels: dict[str, str] = {}
-            for docnum in sorted(self.of_doc.get("cites", {})):
-                for key, label in (self.searcher.stored_fields(docnum).get("cite_labels") or {}).items():
-                    labels.setdefault(key, label)
-            self._cite_labels = labels
-        return self._cite_labels
 
     def close(self) -> None:
         try:
