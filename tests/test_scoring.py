@@ -139,13 +139,13 @@ def test_several_segments_and_deleted_documents(tmp_path, slice_index, slice_rec
 def test_block_and_public_readers_agree(full_searcher):
     """Each fast path over Whoosh's internals (search_app.search.postings) gives what
     the public, posting-by-posting API gives: postings, positions and field lengths."""
-    from search_app.search.postings import positions_decoder, read_postings, segment_lengths
+    from search_app.search.postings import positions_decoder, read_postings, segment_length_codes
 
     with full_searcher.generation() as gen:
         for sub, _offset in gen.searcher.leaf_searchers():
             reader = sub.reader()
             for fieldname in ("title", "text", "text_ng", "summary_ng"):
-                assert segment_lengths(sub, fieldname) == segment_lengths(sub, fieldname, fast=False)
+                assert segment_length_codes(sub, fieldname) == segment_length_codes(sub, fieldname, fast=False)
                 terms = [t for _, t in zip(range(40), reader.lexicon(fieldname))]
                 for btext in terms[::7]:
                     fast = read_postings(reader, fieldname, btext, True)
@@ -192,7 +192,9 @@ def test_remembered_queries_are_bounded_by_the_documents_they_hold(full_searcher
     from search_app.search.scored_cache import ScoredCache, ScoredEntry
 
     def entry(n: int, parts: int = 0) -> ScoredEntry:
-        held = {d: [i for i in range(3) if (d >> i) & 1] for d in range(parts)}
+        # documents 0..n-1 match; the parts held are asked of the partial matches only,
+        # so those of the matches (n // 2 onwards here) are not kept
+        held = {d: [i for i in range(3) if (d >> i) & 1] for d in range(n // 2, n + parts)}
         return ScoredEntry({d: d / 7 for d in range(n)}, (held, {d: d / 3 for d in held}, {n + 1}))
 
     cache = ScoredCache(max_queries=10, max_documents=100)
@@ -202,8 +204,8 @@ def test_remembered_queries_are_bounded_by_the_documents_they_hold(full_searcher
     assert len(cache) == 2 and cache.documents == 90
     # a packed entry gives back exactly what it was made from
     assert a.scores() == {d: d / 7 for d in range(50)}
-    assert a.parts() == ({d: [i for i in range(3) if (d >> i) & 1] for d in range(10)},
-                         {d: d / 3 for d in range(10)}, {51})
+    assert a.parts() == ({d: [i for i in range(3) if (d >> i) & 1] for d in range(50, 60)},
+                         {d: d / 3 for d in range(50, 60)}, {51})
     cache.put("c", entry(20))  # 110 > 100: the oldest goes
     assert "a" not in cache and cache.get("b") is b and cache.documents == 50
     cache.put("huge", entry(500))  # the latest stays alone, however large

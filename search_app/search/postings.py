@@ -1,8 +1,9 @@
 """Reading an index: a document's stored record, and postings and field lengths a
-block at a time (the one module that knows Whoosh's internals).
+block at a time (the search side's one module that knows Whoosh's internals; the build's document
+tables walk the terms table in indexer.doc_tables).
 
 The one-pass scorer needs each term's postings as plain lists and each document's
-field length as one list per segment. Whoosh's public API yields them one posting
+field length (its byte, as stored) as one bytes object per segment. Whoosh's public API yields them one posting
 and one document at a time; its whoosh3 codec can hand over a whole block, and a
 segment's lengths column can be read at once. Both fast paths use private names of
 that codec, so each is taken only where those names exist, and each has a public
@@ -18,7 +19,7 @@ from pickle import loads
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
 from whoosh.formats import _INT_SIZE, Positions
 from whoosh.matching.wrappers import FilterMatcher
-from whoosh.util.numeric import byte_to_length
+from whoosh.util.numeric import length_to_byte
 
 _BLOCK_READER = ("_read_ids", "_read_weights", "_read_values", "_next_block", "_maxid")
 _LENGTHS_COLUMN = ("_dbfile", "_basepos", "_count")
@@ -119,9 +120,10 @@ def _read_one_by_one(m, with_values: bool):
     return ids, weights, values
 
 
-def segment_lengths(searcher, fieldname: str, fast: bool = True) -> list[int]:
-    """Every document's length of the field in a segment, from its lengths column at
-    once (one byte per document), else asked document by document."""
+def segment_length_codes(searcher, fieldname: str, fast: bool = True) -> bytes:
+    """Every document's length of the field in a segment as Whoosh stores it, one byte
+    a document (whoosh.util.numeric.byte_to_length gives the length): from its lengths
+    column at once, else asked document by document."""
     reader = searcher.reader()
     count = reader.doc_count_all()
     perdoc = getattr(reader, "_perdoc", None)
@@ -129,11 +131,9 @@ def segment_lengths(searcher, fieldname: str, fast: bool = True) -> list[int]:
     if fast and perdoc is not None and hasattr(perdoc, "_cached_reader"):
         column = perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
     if column is not None and all(hasattr(column, a) for a in _LENGTHS_COLUMN):
-        raw = column._dbfile.get(column._basepos, column._count)
-        lengths = [byte_to_length(b) for b in raw]
-        lengths.extend([0] * (count - len(lengths)))
-        return lengths
-    return [reader.doc_field_length(d, fieldname, 0) or 0 for d in range(count)]
+        raw = bytes(column._dbfile.get(column._basepos, column._count))
+        return raw + bytes(count - len(raw))
+    return bytes(length_to_byte(reader.doc_field_length(d, fieldname, 0) or 0) for d in range(count))
 
 
 def stored_record(searcher, docnum: int) -> dict:

@@ -14,13 +14,12 @@ and boosts. Every query the compiler emits is scored here; any other type raises
 """
 from __future__ import annotations
 
-from array import array
-
 from whoosh import query as Q
 from whoosh import scoring
 from whoosh.scoring import BM25FScorer, WeightScorer
+from whoosh.util.numeric import byte_to_length
 
-from .postings import Postings, read_postings, segment_lengths, stored_record
+from .postings import Postings, read_postings, segment_length_codes, stored_record
 from .query.chain import Chain
 from .query.near import Near, together
 
@@ -47,7 +46,7 @@ class Scorer:
         self.searcher = searcher
         self.weighting = searcher.weighting
         self.leaves = searcher.leaf_searchers()
-        self._norms: dict[tuple, list[float]] = {}
+        self._norms: dict[tuple, tuple[bytes, list[float]]] = {}
         self._memo: dict = {}
 
     def score_all(self, q) -> dict[int, float]:
@@ -82,16 +81,17 @@ class Scorer:
             pass
         return out
 
-    def _norms_of(self, leaf: int, fieldname: str, scorer) -> array:
+    def _norms_of(self, leaf: int, fieldname: str, scorer) -> tuple[bytes, list[float]]:
         """Each document's BM25 length term K1 * ((1 - B) + B * fl / avgfl) in the
-        field, computed as Whoosh's bm25() does, once per segment and field (in an
-        array: a list of float objects costs four times the bytes, in every worker)."""
+        field, computed as Whoosh's bm25() does, once per segment and field: as the
+        documents' length bytes and the term of each of the 256 byte values (a float a
+        document would cost every worker eight bytes a document and field)."""
         key = (leaf, fieldname, scorer.B, scorer.K1, scorer.avgfl)
         norms = self._norms.get(key)
         if norms is None:
             B, K1, avgfl = scorer.B, scorer.K1, scorer.avgfl
-            norms = self._norms[key] = array("d", (K1 * ((1 - B) + B * (fl or 1) / avgfl)
-                                                   for fl in segment_lengths(self.leaves[leaf][0], fieldname)))
+            table = [K1 * ((1 - B) + B * (byte_to_length(code) or 1) / avgfl) for code in range(256)]
+            norms = self._norms[key] = (segment_length_codes(self.leaves[leaf][0], fieldname), table)
         return norms
 
     def _term_scores(self, leaf: int, fieldname: str, btext: bytes, postings: Postings,
@@ -103,12 +103,13 @@ class Scorer:
         ids, weights = postings.ids, postings.weights
         if isinstance(scorer, BM25FScorer):
             idf, K1 = scorer.idf, scorer.K1
-            norms = self._norms_of(leaf, fieldname, scorer)
+            codes, norm = self._norms_of(leaf, fieldname, scorer)
             k1p = K1 + 1
             # (x * 1.0 is x exactly: the boost costs nothing when there is none.)
             if only is None:
-                return {d: idf * ((tf * k1p) / (tf + norms[d])) * boost for d, tf in zip(ids, weights)}
-            return {ids[i]: idf * ((weights[i] * k1p) / (weights[i] + norms[ids[i]])) * boost for i in only}
+                return {d: idf * ((tf * k1p) / (tf + norm[codes[d]])) * boost for d, tf in zip(ids, weights)}
+            return {ids[i]: idf * ((weights[i] * k1p) / (weights[i] + norm[codes[ids[i]]])) * boost
+                    for i in only}
         if isinstance(scorer, WeightScorer):
             if only is None:
                 return {d: w * boost for d, w in zip(ids, weights)}
