@@ -45,6 +45,10 @@ _ALIGN = 8
 # a field of at most this many values keeps them decoded (facets, dates); larger ones
 # (ids, cited parents: they grow with the corpus) decode a value each time it is read
 DECODED_KEPT = 2048
+# Counting values over a set of documents: a Python step per document costs about as
+# much as DOC_COST postings run through the set's membership test, and each value
+# looked at about as much as VALUE_COST (measured at 200× the report)
+DOC_COST, VALUE_COST = 30, 12
 
 
 def _int_array(values) -> array:
@@ -341,6 +345,12 @@ class ValuesOfDoc:
             return self.field.value(numbers[0])
         return tuple(self.field.value(n) for n in numbers)
 
+    def rank(self, docnum, default: int = -1) -> int:
+        """The number of the document's (first) value: values are numbered in sorted
+        order, so numbers sort as the values do, without decoding them."""
+        numbers = self.field.numbers_of(docnum) if isinstance(docnum, int) else ()
+        return numbers[0] if numbers else default
+
     def __contains__(self, docnum) -> bool:
         return isinstance(docnum, int) and len(self.field.numbers_of(docnum)) > 0
 
@@ -357,9 +367,20 @@ class ValuesOfDoc:
 
     def count_labelled(self, docs) -> tuple[Counter, dict[str, str]]:
         """count(docs), and the labels of the values counted (a labelled field's)."""
+        field = self.field
         numbers: Counter = Counter()
-        for docnum in docs:
-            numbers.update(self.field.numbers_of(docnum))
+        if isinstance(docs, (set, frozenset)) and len(docs) * DOC_COST > len(field._docs) + field.size * VALUE_COST:
+            # Many documents: each value's documents run through the set's membership
+            # test in C (a broad query or the browse list at 200× the report: 20,000
+            # documents, eight facets) instead of a Python step per document.
+            contains = docs.__contains__
+            for number in range(field.size):
+                count = sum(map(contains, field.docs(number)))
+                if count:
+                    numbers[number] = count
+        else:
+            for docnum in docs:
+                numbers.update(field.numbers_of(docnum))
         values = {n: self.field.value(n) for n in numbers}
         labels = {}
         if self.field.labelled:

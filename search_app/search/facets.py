@@ -10,6 +10,7 @@ def facet_counts(gen, matched, selections, selected_values, dated) -> dict:
     """Disjunctive counts: each facet counts the hits of every other selection,
     ignoring its own, so a count says what ticking that value would add."""
     facets = {}
+    matched = _as_set(matched)
     for key in LISTED_FACETS:
         pool = set(matched)
         for other, docs in selections.items():
@@ -44,7 +45,7 @@ def month_histogram(gen, matched, selections, flt) -> list[dict]:
     """Hits by publish month, ignoring the publish-date range itself (so the
     researcher sees what widening it would add); `selected` marks the months
     inside the range."""
-    pool = set(matched)
+    pool = set(_as_set(matched))
     for docs in selections.values():
         pool &= docs
     written = allowed_by_dates(gen, flt, keys=("written_from", "written_to"))
@@ -55,3 +56,9 @@ def month_histogram(gen, matched, selections, flt) -> list[dict]:
     high = (flt.get("date_to") or "9999-99-99")[:7]
     return [{"value": month, "count": counts[month], "selected": low <= month <= high}
             for month in sorted(counts)]
+
+
+def _as_set(docs):
+    """The documents as a set, made once (copying a set is a C loop; the live
+    documents of a browse list are a mapped table, read a document at a time)."""
+    return docs if isinstance(docs, (set, frozenset)) else set(docs)

@@ -7,6 +7,7 @@ scores and match spans; the views and the CLI render them.
 """
 from __future__ import annotations
 
+import heapq
 import time
 from collections import Counter
 from contextlib import contextmanager
@@ -300,9 +301,10 @@ class Searcher:
         if sort == "relevance" and plan.match is not None:
             scores = self._scored(gen, plan)
             # Whoosh's own order: score descending, then index order
-            ordered = sorted(hits, key=lambda d: (-scores[d], d))
-            if limit is not None:
-                ordered = ordered[:limit]
+            if limit is None:
+                ordered = sorted(hits, key=lambda d: (-scores[d], d))
+            else:  # the same first `limit` as sorting them all
+                ordered = heapq.nsmallest(limit, hits, key=lambda d: (-scores[d], d))
             return [(d, scores[d]) for d in ordered]
         ordered = _by_date(gen, hits, sort == "newest")
         if limit is not None:
@@ -426,9 +428,10 @@ def _locked(gen: Generation, check_resources: bool):
 
 def _by_date(gen: Generation, docs, newest: bool) -> list[int]:
     """Documents by publish date (ties by id), undated ones last in either direction."""
-    dates = gen.dates["publish_date"]
-    ordered = sorted(docs, key=lambda d: gen.id_of.get(d, ""))
-    ordered.sort(key=lambda d: dates.get(d, ""), reverse=newest)
+    dates, ids = gen.dates["publish_date"], gen.id_of
+    # (ranks: the tables number values in sorted order, so no value is decoded)
+    ordered = sorted(docs, key=ids.rank)
+    ordered.sort(key=dates.rank, reverse=newest)
     ordered.sort(key=lambda d: d not in dates)
     return ordered
 
