@@ -219,15 +219,19 @@ class DocTables:
 
 
 class LiveDocs:
-    """The live document numbers, as a read-only set."""
+    """The live document numbers, as a read-only set (a byte a document, copied out of
+    the mapping: asked of every document a query scores, and small)."""
 
     __slots__ = ("_flags", "_count")
 
     def __init__(self, flags: memoryview, count: int):
-        self._flags, self._count = flags, count
+        self._flags, self._count = bytes(flags), count
 
     def __contains__(self, docnum) -> bool:
-        return isinstance(docnum, int) and 0 <= docnum < len(self._flags) and self._flags[docnum] == 1
+        try:
+            return docnum >= 0 and self._flags[docnum] == 1
+        except (IndexError, TypeError):
+            return False
 
     def __iter__(self):
         return (d for d, flag in enumerate(self._flags) if flag)

@@ -19,7 +19,7 @@ from indexer.build import DOC_TABLES, LEGACY_LINEAGE, LINEAGE, SPELLING, locate_
 from indexer.indexing import open_index, read_stamp
 from indexer.doc_tables import ID_FIELD, DocsByValue, ValuesOfDoc
 from indexer.lineage import with_derived
-from indexer.schema import DATE_FILTERS, FACETS, FILTER_FIELDS
+from indexer.schema import DATE_FILTERS, FACETS, FILTER_FIELDS, KIND_PRIOR
 
 from search_app.settings import setting
 from .errors import IndexUnavailable
@@ -87,6 +87,16 @@ class Generation:
         # Filters that match another field than the facet counts (cites: any name of a parent).
         self.filter_by_value = {facet: DocsByValue(fields[name]) for facet, name in FILTER_FIELDS.items()}
         self.dates = {name: ValuesOfDoc(fields[name], single=True) for name, _op in DATE_FILTERS.values()}
+        # Each document's relevance prior (indexer.schema.KIND_PRIOR) is asked for every
+        # document a query scores: one byte a document naming its kind's prior, read
+        # once, instead of decoding its kind each time.
+        kinds = fields[FACETS["kind"]]
+        self._priors = [KIND_PRIOR.get(kinds.value(n), 1.0) for n in range(kinds.size)] + [1.0]
+        self._prior_of = bytes(self.of_doc["kind"].rank(d, kinds.size) for d in range(tables.doc_count))
+
+    def prior(self, docnum: int) -> float:
+        """The relevance prior of a document's kind."""
+        return self._priors[self._prior_of[docnum]] if 0 <= docnum < len(self._prior_of) else 1.0
 
     def _spare_file(self, name: str) -> Path:
         """A path for a table this generation's directory lacks, in a directory of its

@@ -17,7 +17,7 @@ from whoosh import query as Q
 
 from indexer import analysis
 from indexer.analysis import query_words
-from indexer.schema import KIND_ORDER, KIND_PRIOR, LIST_FIELDS, RESULT_FIELDS, SORTS
+from indexer.schema import KIND_ORDER, LIST_FIELDS, RESULT_FIELDS, SORTS
 from search_app.settings import setting
 
 from . import highlight
@@ -259,7 +259,7 @@ class Searcher:
         for i, scores in enumerate(alone[:len(plan.units)]):
             for docnum, s in scores.items():
                 held.setdefault(docnum, []).append(i)
-                score[docnum] = score.get(docnum, 0.0) + s * _prior(gen, docnum)
+                score[docnum] = score.get(docnum, 0.0) + s * gen.prior(docnum)
         excluded = set(alone[len(plan.units)]) if plan.exclusion is not None else set()
         return held, score, excluded
 
@@ -289,7 +289,7 @@ class Searcher:
                 for docnum, bonus in sentence_bonuses(gen.searcher, plan.runs, live,
                                                       setting("sentence_rerank")).items():
                     scores[docnum] += bonus
-            cached = ScoredEntry({docnum: score * _prior(gen, docnum) for docnum, score in scores.items()
+            cached = ScoredEntry({docnum: score * gen.prior(docnum) for docnum, score in scores.items()
                                   if docnum in gen.all_docs}, held)
             gen.scored_cache.put(plan.text, cached)
         return cached
@@ -434,11 +434,6 @@ def _by_date(gen: Generation, docs, newest: bool) -> list[int]:
     ordered.sort(key=dates.rank, reverse=newest)
     ordered.sort(key=lambda d: d not in dates)
     return ordered
-
-
-def _prior(gen: Generation, docnum: int) -> float:
-    """The relevance prior of a document's kind (indexer.schema.KIND_PRIOR)."""
-    return KIND_PRIOR.get((gen.of_doc["kind"].get(docnum) or ("",))[0], 1.0)
 
 
 def _kind_rank(kind: str) -> int:
