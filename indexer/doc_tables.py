@@ -6,11 +6,12 @@ search workers through `mmap`.
 Held as Python dicts, lists and arrays, these tables cost every worker its own copy,
 growing with the corpus (and a worker that opens a new generation after a nightly
 build cannot share the copy its parent made before forking). Mapped from a file, the
-bytes sit in the OS page cache once for every worker; a worker holds only the
-distinct values it has decoded.
+bytes sit in the OS page cache once for every worker; a worker holds only the values
+of the small fields (facets, dates) it has decoded.
 
-The file: a magic line, a JSON header (the document count and, per field, where its
-sections lie), then little-endian 32-bit integer sections, each field with
+The file: the header's length (8 bytes), a magic line, a JSON header (the document
+count and, per field, where its sections lie), then 8-byte aligned sections of
+little-endian 32-bit integers, each field with its UTF-8 blob of values and
   value_at   n_values + 1 offsets into the field's UTF-8 blob (values sorted)
   docs_at    n_values + 1 offsets into docs; docs: each value's documents, ascending
   values_at  doc_count + 1 offsets into values; values: each document's value numbers
@@ -129,11 +130,7 @@ def write_tables(path: Path, reader) -> None:
         for numbers in of_doc:
             values.extend(numbers)
             values_at.append(len(values))
-        if fieldname in LABELS:
-            labels, label_at = _labels(reader, LABELS[fieldname], entries)
-            header["fields"].setdefault(fieldname, {})["labels"] = [add(labels), len(labels)]
-            header["fields"][fieldname]["label_at"] = add(_int_array(label_at).tobytes())
-        header["fields"].setdefault(fieldname, {}).update({
+        spec = {
             "values": len(entries),
             "blob": [add(bytes(blob)), len(blob)],
             "value_at": add(_int_array(value_at).tobytes()),
@@ -141,7 +138,12 @@ def write_tables(path: Path, reader) -> None:
             "docs": add(_int_array(docs).tobytes()),
             "values_at": add(_int_array(values_at).tobytes()),
             "of_doc": add(_int_array(values).tobytes()),
-        })
+        }
+        if fieldname in LABELS:
+            labels, label_at = _labels(reader, LABELS[fieldname], entries)
+            spec["labels"] = [add(labels), len(labels)]
+            spec["label_at"] = add(_int_array(label_at).tobytes())
+        header["fields"][fieldname] = spec
     head = MAGIC + json.dumps(header, separators=(",", ":")).encode("utf-8") + b"\n"
     head += b" " * (-len(head) % _ALIGN)
     tmp = Path(f"{path}.tmp")
