@@ -810,11 +810,11 @@ class _Build:
             child = multiprocessing.get_context("fork").Process(
                 target=_write_doc_tables, args=(self.tmp,), daemon=True)
             child.start()
-        else:
-            _write_doc_tables(self.tmp)
         ix = indexing.open_index(self.tmp)
         try:
             with ix.reader() as reader:
+                if child is None:
+                    doc_tables.write_tables(self.tmp / DOC_TABLES, reader)
                 words = spelling.lexicon_words(reader)
         finally:
             ix.close()
