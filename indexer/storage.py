@@ -33,6 +33,10 @@ _ITEM_SIZES = {typecode: array(typecode).itemsize for typecode in "bBhHiIlLqQfd"
 
 # How far readline() reads ahead at a time looking for the end of a line.
 _LINE_CHUNK = 4096
+# Bytes read at once for a small read: Whoosh unpickles each postings block's header
+# straight from the file, an opcode (a byte or a few) per read, which would otherwise
+# cost a system call each.
+_READ_AHEAD = 512
 
 
 class Descriptor:
@@ -65,13 +69,14 @@ class Region:
     """A file-like window [start, start + length) on a Descriptor: reads return
     copies of only the bytes asked for."""
 
-    __slots__ = ("source", "start", "length", "position")
+    __slots__ = ("source", "start", "length", "position", "_ahead", "_ahead_at")
 
     def __init__(self, source: Descriptor, start: int = 0, length: int | None = None):
         self.source = source
         self.start = start
         self.length = source.size - start if length is None else length
         self.position = 0
+        self._ahead, self._ahead_at = b"", 0  # the bytes last read ahead, and where
 
     def read(self, size: int = -1) -> bytes:
         begin = self.position
@@ -79,6 +84,13 @@ class Region:
         if end <= begin:
             return b""
         self.position = end
+        at = self._ahead_at
+        if at <= begin and end <= at + len(self._ahead):
+            return self._ahead[begin - at:end - at]
+        if end - begin < _READ_AHEAD:
+            self._ahead_at = begin
+            self._ahead = self.source.read_at(self.start + begin, min(_READ_AHEAD, self.length - begin))
+            return self._ahead[:end - begin]
         return self.source.read_at(self.start + begin, end - begin)
 
     def readinto(self, target) -> int:

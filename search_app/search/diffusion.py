@@ -24,7 +24,7 @@ def diffusion(gen, value: str) -> dict | None:
     wanted = selected_values["cites"][0]
     documents, parent = [], None
     for docnum in sorted(docs):
-        record = gen.record(docnum)
+        record = gen.record(docnum, lineage=False)
         link = next((link for link in record.get("cites") or [] if wanted in link_keys([link])), None)
         if link is None:
             continue
@@ -37,7 +37,7 @@ def diffusion(gen, value: str) -> dict | None:
         parent = {"key": value, "target_id": value, "title": None, "doc_number": None}
     target = gen.docnum_by_id.get(parent["target_id"]) if parent["target_id"] else None
     if target is not None:
-        own = gen.record(target)
+        own = gen.record(target, lineage=False)
         parent.update(title=own.get("title") or parent["title"], doc_number=own.get("doc_number") or parent["doc_number"],
                       level=own.get("level"), publish_date=own.get("publish_date"))
     else:

@@ -120,9 +120,11 @@ class Generation:
         except Exception:
             return True
 
-    def record(self, docnum: int) -> dict:
+    def record(self, docnum: int, lineage: bool = True) -> dict:
+        """A document's stored record; with `lineage`, also who cites it and its
+        siblings (looked up in the lineage table: a result list shows neither)."""
         record = stored_record(self.searcher, docnum)
-        return record if self.derived is None else with_derived(record, self.derived)
+        return record if self.derived is None or not lineage else with_derived(record, self.derived)
 
     def suggester(self) -> Suggester:
         """Words of this generation near a misspelt one, from the spelling table the

@@ -21,7 +21,7 @@ from whoosh.formats import _INT_SIZE, Positions
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.util.numeric import length_to_byte
 
-_BLOCK_READER = ("_read_ids", "_read_weights", "_read_values", "_next_block", "_maxid")
+_BLOCK_READER = ("_read_data", "_data", "_byteids", "_read_weights", "_read_values", "_next_block", "_maxid")
 _LENGTHS_COLUMN = ("_dbfile", "_basepos", "_count")
 
 
@@ -95,9 +95,11 @@ def _read_blocks(m, with_values: bool, within: list[int] | None):
             if within[k] > m._maxid:
                 m._next_block()
                 continue
-        m._read_ids()
+        # (the block's ids as the codec's _read_ids gives them, their deltas summed in C)
+        if m._data is None:
+            m._read_data()
+        ids.extend(m._data[0] if m._byteids else accumulate(m._data[0]))
         m._read_weights()
-        ids.extend(m._ids)
         weights.extend(m._weights)
         if with_values:
             m._read_values()

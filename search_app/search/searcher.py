@@ -318,7 +318,7 @@ class Searcher:
         matches, which say so (`match`, `missing`)."""
         results = []
         for docnum, score, *missing in ordered:
-            record = gen.record(docnum)
+            record = gen.record(docnum, lineage=False)
             result = result_fields(record)
             result["score"] = None if score is None else round(score, 4)
             result["match"] = "partial" if missing else "full"
@@ -379,7 +379,7 @@ class Searcher:
             results = searcher.search(Q.Or(subqueries), limit=n, mask={docnum})
             out = []
             for hit in results:
-                record = gen.record(hit.docnum)
+                record = gen.record(hit.docnum, lineage=False)
                 result = result_fields(record)
                 result["score"] = round(hit.score, 4)
                 result["title_spans"] = []
