@@ -23,7 +23,9 @@ generation after the build has removed them.
 from __future__ import annotations
 
 import os
+import pickle
 from array import array
+from io import BytesIO
 from sys import byteorder
 
 from whoosh.filedb.filestore import FileStorage
@@ -143,6 +145,20 @@ class RegionFile(StructFile):
 
     def get(self, position, length):
         return self.file.slice(position, length)
+
+    def read_pickle(self):
+        # Unpickled from the bytes read ahead, not from the file a few bytes a call (a
+        # postings block's header is a small pickle); one longer than that is read as usual.
+        region = self.file
+        start = region.position
+        ahead = BytesIO(region.read(_READ_AHEAD - 1))
+        try:
+            value = pickle.load(ahead)
+        except Exception:  # cut short by the read-ahead
+            region.seek(start)
+            return pickle.load(region)
+        region.seek(start + ahead.tell())
+        return value
 
     def get_array(self, position, typecode, length):
         values = array(typecode)

@@ -192,10 +192,10 @@ def test_remembered_queries_are_bounded_by_the_documents_they_hold(full_searcher
     from search_app.search.scored_cache import ScoredCache, ScoredEntry
 
     def entry(n: int, parts: int = 0) -> ScoredEntry:
-        # documents 0..n-1 match; the parts held are asked of the partial matches only,
-        # so those of the matches (n // 2 onwards here) are not kept
-        held = {d: [i for i in range(3) if (d >> i) & 1] for d in range(n // 2, n + parts)}
-        return ScoredEntry({d: d / 7 for d in range(n)}, (held, {d: d / 3 for d in held}, {n + 1}))
+        # documents 0..n-1 match; the next `parts` hold some of the query's parts
+        held = list(range(n, n + parts))
+        return ScoredEntry(range(n), [d / 7 for d in range(n)], held, [d & 7 for d in held],
+                           [d / 3 for d in held], [n + 1])
 
     cache = ScoredCache(max_queries=10, max_documents=100)
     a, b = entry(50, parts=10), entry(30)
@@ -203,7 +203,7 @@ def test_remembered_queries_are_bounded_by_the_documents_they_hold(full_searcher
     cache.put("b", b)
     assert len(cache) == 2 and cache.documents == 90
     # a packed entry gives back exactly what it was made from
-    assert a.scores() == {d: d / 7 for d in range(50)}
+    assert dict(zip(a.docs.tolist(), a.values.tolist())) == {d: d / 7 for d in range(50)}
     assert a.parts() == ({d: [i for i in range(3) if (d >> i) & 1] for d in range(50, 60)},
                          {d: d / 3 for d in range(50, 60)}, {51})
     cache.put("c", entry(20))  # 110 > 100: the oldest goes
@@ -211,7 +211,7 @@ def test_remembered_queries_are_bounded_by_the_documents_they_hold(full_searcher
     cache.put("huge", entry(500))  # the latest stays alone, however large
     assert len(cache) == 1 and cache.documents == 500
     cache.put("huge", entry(5))  # asked again: counted once
-    assert cache.documents == 5 and cache.get("huge").scores() == {d: d / 7 for d in range(5)}
+    assert cache.documents == 5 and cache.get("huge").values.tolist() == [d / 7 for d in range(5)]
 
     with full_searcher.generation() as gen:
         bounded = gen.scored_cache

@@ -14,6 +14,8 @@ import tempfile
 import threading
 from pathlib import Path
 
+import numpy as np
+
 from indexer import analysis, doc_tables, lineage_table, spelling
 from indexer.build import DOC_TABLES, LEGACY_LINEAGE, LINEAGE, SPELLING, locate_live_index, read_json, read_manifest
 from indexer.indexing import open_index, read_stamp
@@ -91,12 +93,15 @@ class Generation:
         # document a query scores: one byte a document naming its kind's prior, read
         # once, instead of decoding its kind each time.
         kinds = fields[FACETS["kind"]]
-        self._priors = [KIND_PRIOR.get(kinds.value(n), 1.0) for n in range(kinds.size)] + [1.0]
-        self._prior_of = bytes(self.of_doc["kind"].rank(d, kinds.size) for d in range(tables.doc_count))
+        self._priors = np.array([KIND_PRIOR.get(kinds.value(n), 1.0) for n in range(kinds.size)] + [1.0])
+        self._prior_of = np.frombuffer(bytes(self.of_doc["kind"].rank(d, kinds.size)
+                                             for d in range(tables.doc_count)), dtype=np.uint8)
+        self.live_mask = np.frombuffer(tables.live.flags, dtype=bool)
 
-    def prior(self, docnum: int) -> float:
-        """The relevance prior of a document's kind."""
-        return self._priors[self._prior_of[docnum]] if 0 <= docnum < len(self._prior_of) else 1.0
+    def priors(self) -> np.ndarray:
+        """The relevance prior of each document's kind, by docnum (made when asked: eight
+        bytes a document a worker would otherwise hold)."""
+        return self._priors[self._prior_of]
 
     def _spare_file(self, name: str) -> Path:
         """A path for a table this generation's directory lacks, in a directory of its

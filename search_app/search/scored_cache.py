@@ -3,52 +3,48 @@ ask for the same query again, and scoring it is most of a search's time.
 
 An entry grows with the corpus (every matching document with its score, and which
 parts of the query each holds), so the cache is bounded by documents held, not only
-by queries, and an entry is packed into arrays once it is not the latest: about 30
-bytes a document, where the dicts and lists a search works with cost ten times that.
+by queries, and an entry is kept as arrays (twelve bytes a matching document, about
+as many a partial match), the partial matches given as dicts only to the latest
+query asked for.
 """
 from __future__ import annotations
 
-from array import array
+import numpy as np
 
 
 class ScoredEntry:
-    """One query's scores and the parts of it each document holds; `pack()` keeps
-    them in arrays, `scores()` and `parts()` give back dicts (remembered until the
-    next `pack()`)."""
+    """One query's scores and the parts of it each document holds, as arrays;
+    `parts()` gives the latter as dicts (remembered until the next `pack()`).
 
-    __slots__ = ("_scores", "_parts", "docs", "values", "held_docs", "held_masks", "held_scores", "excluded")
+    docs, values: the matching documents (ascending) and their scores. held_docs,
+    held_masks, held_scores: the partial matches (documents holding some parts of the
+    query, not the whole), the parts each holds as bits, and their score for them.
+    excluded: the documents an exclusion of the query removes."""
 
-    def __init__(self, scores: dict[int, float], parts: tuple[dict[int, list[int]], dict[int, float], set[int]]):
-        held, held_score, excluded = parts
-        # Parts held are asked only of documents the whole query does not match (the
-        # partial matches): a match's are not kept (most of a broad query's documents).
-        held = {d: indexes for d, indexes in held.items() if d not in scores}
-        held_score = {d: held_score[d] for d in held}
-        self._scores, self._parts = scores, (held, held_score, excluded)
-        self.docs = array("i", scores)
-        self.values = array("d", scores.values())
-        self.held_docs = array("i", held)
-        # the parts a document holds as bits, in the narrowest integers that hold them
-        # (a query has at most query_terms parts)
-        masks = [sum(1 << i for i in indexes) for indexes in held.values()]
-        widest = max(masks, default=0).bit_length()
-        self.held_masks = array(next(c for c in "BHILQ" if array(c).itemsize * 8 >= widest), masks)
-        self.held_scores = array("d", held_score.values())
-        self.excluded = array("i", sorted(excluded))
+    __slots__ = ("_parts", "docs", "values", "held_docs", "held_masks", "held_scores", "excluded")
+
+    def __init__(self, docs, values, held_docs, held_masks, held_scores, excluded):
+        self._parts = None
+        self.docs = np.asarray(docs, dtype=np.int32)
+        self.values = np.asarray(values, dtype=np.float64)
+        self.held_docs = np.asarray(held_docs, dtype=np.int32)
+        # in the narrowest integers that hold them (a query has at most query_terms parts)
+        masks = np.asarray(held_masks, dtype=np.uint64)
+        widest = int(masks.max()).bit_length() if len(masks) else 0
+        self.held_masks = masks.astype(next(t for t in (np.uint8, np.uint16, np.uint32, np.uint64)
+                                            if np.iinfo(t).bits >= widest))
+        self.held_scores = np.asarray(held_scores, dtype=np.float64)
+        self.excluded = np.asarray(excluded, dtype=np.int32)
 
     def pack(self) -> None:
-        self._scores = self._parts = None
-
-    def scores(self) -> dict[int, float]:
-        if self._scores is None:
-            self._scores = dict(zip(self.docs, self.values))
-        return self._scores
+        self._parts = None
 
     def parts(self) -> tuple[dict[int, list[int]], dict[int, float], set[int]]:
         if self._parts is None:
+            docs = self.held_docs.tolist()
             held = {d: [i for i in range(mask.bit_length()) if mask >> i & 1]
-                    for d, mask in zip(self.held_docs, self.held_masks)}
-            self._parts = held, dict(zip(self.held_docs, self.held_scores)), set(self.excluded)
+                    for d, mask in zip(docs, self.held_masks.tolist())}
+            self._parts = held, dict(zip(docs, self.held_scores.tolist())), set(self.excluded.tolist())
         return self._parts
 
     def __len__(self) -> int:

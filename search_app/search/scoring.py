@@ -5,15 +5,18 @@ any page may be asked for), not the best ten. Whoosh answers that with a tree of
 matchers advanced one document at a time, which costs several Python calls per
 posting and per level of the tree; on a corpus of a few thousand long documents
 that is most of a query's time. Here each term's postings are read a block at a
-time into {docnum: score} (search_app.search.postings), and the query's boolean
-structure is applied to those dicts, with set semantics: an exclusion removes every
-document its excluded part matches (Whoosh's preloaded union under AndNot does not,
-see tests/test_scoring.py). Scores are Whoosh's own: the same BM25F statistics (idf
+time (search_app.search.postings) and scored as arrays over every document of the
+index, and the query's boolean structure is applied to those arrays (a sum, a
+product of masks: a step for all the documents at once, where a dict costs a Python
+step per document), with set semantics: an exclusion removes every document its
+excluded part matches (Whoosh's preloaded union under AndNot does not, see
+tests/test_scoring.py). Scores are Whoosh's own: the same BM25F statistics (idf
 and average length from the top-level searcher, the field's B and K1), the same sums
-and boosts. Every query the compiler emits is scored here; any other type raises.
+and boosts, added in the same order. Every query the compiler emits is scored here; any other type raises.
 """
 from __future__ import annotations
 
+import numpy as np
 from whoosh import query as Q
 from whoosh import scoring
 from whoosh.scoring import BM25FScorer, WeightScorer
@@ -36,6 +39,33 @@ class Unsupported(TypeError):
     the compiler (search_app.search.query) emits only the types handled here."""
 
 
+class Unsupported(TypeError):
+    """A query this module cannot score as Whoosh would: a programming error, since
+    the compiler (search_app.search.query) emits only the types handled here."""
+
+
+class Scored:
+    """A query's scores over every document of the index: `mask` says which match,
+    `values` their scores (0.0 where none: sums of arrays then need no masking).
+    Never changed once made (a query's parts are shared by the queries holding them)."""
+
+    __slots__ = ("mask", "values")
+
+    def __init__(self, mask: np.ndarray, values: np.ndarray):
+        self.mask, self.values = mask, values
+
+    def docs(self) -> np.ndarray:
+        """The matching documents' numbers, ascending."""
+        return np.flatnonzero(self.mask)
+
+    def as_dict(self) -> dict[int, float]:
+        docs = self.docs()
+        return dict(zip(docs.tolist(), self.values[docs].tolist()))
+
+    def __bool__(self) -> bool:
+        return bool(self.mask.any())
+
+
 class Scorer:
     """Scores queries against one open Whoosh searcher (one index generation). Each
     field's BM25 length terms are computed once per segment and kept for the
@@ -46,27 +76,32 @@ class Scorer:
         self.searcher = searcher
         self.weighting = searcher.weighting
         self.leaves = searcher.leaf_searchers()
-        self._norms: dict[tuple, tuple[bytes, list[float]]] = {}
+        self.size = searcher.reader().doc_count_all()
+        self._norms: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
         self._memo: dict = {}
 
     def score_all(self, q) -> dict[int, float]:
         """{global docnum: score} of every document `q` matches, as Whoosh's
         searcher.search(q, limit=None) scores them. Deleted documents may be present
         (the caller keeps live ones)."""
-        # A query repeats its parts (the word typed inside its expansion's exclusion,
-        # the title match inside the ranking tiers): each is scored once per call.
         return self.score_each([q])[0]
 
     def score_each(self, queries) -> list[dict[int, float]]:
         """score_all of each query, in one pass: parts they share (a query's words
         scored again alone, for partial matches) are scored once."""
+        return [scored.as_dict() for scored in self.score_arrays(queries)]
+
+    def score_arrays(self, queries) -> list[Scored]:
+        """score_each, as arrays over the whole index."""
+        # A query repeats its parts (the word typed inside its expansion's exclusion,
+        # the title match inside the ranking tiers): each is scored once per call.
         self._memo = {}
         try:
             return [self.scores(q) for q in queries]
         finally:
             self._memo = {}
 
-    def scores(self, q) -> dict[int, float]:
+    def scores(self, q) -> Scored:
         try:
             return self._memo[q]
         except (KeyError, TypeError):
@@ -81,7 +116,10 @@ class Scorer:
             pass
         return out
 
-    def _norms_of(self, leaf: int, fieldname: str, scorer) -> tuple[bytes, list[float]]:
+    def _none(self) -> Scored:
+        return Scored(np.zeros(self.size, dtype=bool), np.zeros(self.size))
+
+    def _norms_of(self, leaf: int, fieldname: str, scorer) -> tuple[np.ndarray, np.ndarray]:
         """Each document's BM25 length term K1 * ((1 - B) + B * fl / avgfl) in the
         field, computed as Whoosh's bm25() does, once per segment and field: as the
         documents' length bytes and the term of each of the 256 byte values (a float a
@@ -90,67 +128,68 @@ class Scorer:
         norms = self._norms.get(key)
         if norms is None:
             B, K1, avgfl = scorer.B, scorer.K1, scorer.avgfl
-            table = [K1 * ((1 - B) + B * (byte_to_length(code) or 1) / avgfl) for code in range(256)]
-            norms = self._norms[key] = (segment_length_codes(self.leaves[leaf][0], fieldname), table)
+            table = np.array([K1 * ((1 - B) + B * (byte_to_length(code) or 1) / avgfl) for code in range(256)])
+            codes = np.frombuffer(segment_length_codes(self.leaves[leaf][0], fieldname), dtype=np.uint8)
+            norms = self._norms[key] = (codes, table)
         return norms
 
-    def _term_scores(self, leaf: int, fieldname: str, btext: bytes, postings: Postings,
-                     boost: float, only=None) -> dict[int, float]:
-        """BM25F scores of a term's postings in one segment (local docnums), as
-        Whoosh's scorer computes them."""
+    def _term_scores(self, leaf: int, fieldname: str, btext: bytes, ids: np.ndarray,
+                     weights: np.ndarray, boost: float) -> np.ndarray:
+        """BM25F scores of postings of a term in one segment (local docnums `ids`, their
+        weights), as Whoosh's scorer computes them."""
         sub = self.leaves[leaf][0]
         scorer = self.weighting.scorer(sub, fieldname, btext)
-        ids, weights = postings.ids, postings.weights
         if isinstance(scorer, BM25FScorer):
-            idf, K1 = scorer.idf, scorer.K1
             codes, norm = self._norms_of(leaf, fieldname, scorer)
-            k1p = K1 + 1
             # (x * 1.0 is x exactly: the boost costs nothing when there is none.)
-            if only is None:
-                return {d: idf * ((tf * k1p) / (tf + norm[codes[d]])) * boost for d, tf in zip(ids, weights)}
-            return {ids[i]: idf * ((weights[i] * k1p) / (weights[i] + norm[codes[ids[i]]])) * boost
-                    for i in only}
+            return scorer.idf * ((weights * (scorer.K1 + 1)) / (weights + norm[codes[ids]])) * boost
         if isinstance(scorer, WeightScorer):
-            if only is None:
-                return {d: w * boost for d, w in zip(ids, weights)}
-            return {ids[i]: weights[i] * boost for i in only}
+            return weights * boost
         raise Unsupported(f"scorer {type(scorer).__name__} of {fieldname}")
 
-    def _term(self, q) -> dict[int, float]:
+    def _term(self, q) -> Scored:
         schema = self.searcher.schema
+        out = self._none()
         if q.fieldname not in schema:
-            return {}
+            return out
         try:
             btext = schema[q.fieldname].to_bytes(q.text)
         except ValueError:
-            return {}
-        out: dict[int, float] = {}
+            return out
         for leaf, (sub, offset) in enumerate(self.leaves):
             postings = read_postings(sub.reader(), q.fieldname, btext, False)
             if postings is None:
                 continue
-            scores = self._term_scores(leaf, q.fieldname, btext, postings, q.boost)
-            out.update({offset + d: s for d, s in scores.items()})
+            ids = np.array(postings.ids, dtype=np.intp)
+            scores = self._term_scores(leaf, q.fieldname, btext, ids, np.array(postings.weights), q.boost)
+            out.mask[ids + offset] = True
+            out.values[ids + offset] = scores
         return out
 
-    def _chain(self, q) -> dict[int, float]:
+    def _chain(self, q) -> Scored:
         schema = self.searcher.schema
+        out = self._none()
         if q.fieldname not in schema:
-            return {}
+            return out
         field = schema[q.fieldname]
         try:
             words = [field.to_bytes(w) for w in q.words]
         except ValueError:
-            return {}
-        out: dict[int, float] = {}
+            return out
         for leaf, (sub, offset) in enumerate(self.leaves):
-            out.update(self._chain_segment(leaf, offset, sub.reader(), q, words))
+            found = self._chain_segment(leaf, sub.reader(), q, words)
+            if found is not None:
+                matched, scores = found
+                out.mask[matched + offset] = True
+                out.values[matched + offset] = scores * q.boost
         return out
 
-    def _chain_segment(self, leaf, offset, reader, q, words) -> dict[int, float]:
+    def _chain_segment(self, leaf, reader, q, words) -> tuple[np.ndarray, np.ndarray] | None:
+        """The segment's documents holding the run (local docnums) and their summed
+        scores for its pairs, or None."""
         fname = q.fieldname
         if any((fname, w) not in reader for w in words):
-            return {}
+            return None
         # Pair k sits at ordinal p + k of a run starting at p (indexer.analysis), so
         # pairs 0, 2, 4, … and the last cover every character of the run: only
         # theirs need positions. Rarest pair first; the others are read only in the
@@ -161,26 +200,26 @@ class Scorer:
         for k in sorted(range(len(words)), key=lambda k: reader.doc_frequency(fname, words[k])):
             postings = read_postings(reader, fname, words[k], k in checked, candidates)
             if postings is None:
-                return {}
+                return None
             lists[k] = postings
             candidates = sorted(postings.index().keys() & set(candidates)) if candidates is not None \
                 else list(postings.ids)
             if not candidates:
-                return {}
+                return None
         if checked:
             sure = self._implied(reader, q, candidates)
             matched = [d for d in candidates if d in sure or self._runs(lists, checked, d)]
         else:
             matched = candidates
         if not matched:
-            return {}
-        total = dict.fromkeys(matched, 0.0)
+            return None
+        ids = np.array(matched, dtype=np.intp)
+        total = np.zeros(len(matched))
         for btext, postings in zip(words, lists):
             where = postings.index()
-            scores = self._term_scores(leaf, fname, btext, postings, 1.0, only=[where[d] for d in matched])
-            for d in matched:
-                total[d] += scores[d]
-        return {offset + d: s * q.boost for d, s in total.items()}
+            at = [where[d] for d in matched]
+            total += self._term_scores(leaf, fname, btext, ids, np.array(postings.weights)[at], 1.0)
+        return ids, total
 
     def _implied(self, reader, q, candidates) -> set[int]:
         """The candidates that hold the run as an indexed word (Chain.implied_by)."""
@@ -206,59 +245,63 @@ class Scorer:
                 return False
         return True
 
-    def _or(self, q) -> dict[int, float]:
+    def _or(self, q) -> Scored:
         if getattr(q, "minmatch", 0) or getattr(q, "scale", None):
             raise Unsupported("Or with minmatch or scale")
-        out: dict[int, float] = {}
+        out = self._none()
         for sub in q.subqueries:
-            for d, s in self.scores(sub).items():
-                out[d] = out.get(d, 0.0) + s
+            part = self.scores(sub)
+            out.mask |= part.mask
+            out.values += part.values
         return _boosted(out, q.boost)
 
-    def _and(self, q) -> dict[int, float]:
+    def _and(self, q) -> Scored:
         parts = [self.scores(sub) for sub in q.subqueries]
         if not parts:
-            return {}
-        keys = set(min(parts, key=len))
+            return self._none()
+        mask = np.logical_and.reduce([part.mask for part in parts])
+        total = np.zeros(self.size)
         for part in parts:
-            keys.intersection_update(part)
-        out = {d: sum(part[d] for part in parts) for d in keys}
-        return _boosted(out, q.boost)
+            total += part.values
+        return _boosted(Scored(mask, np.where(mask, total, 0.0)), q.boost)
 
-    def _near(self, q) -> dict[int, float]:
+    def _near(self, q) -> Scored:
         """An And whose documents must also hold its words in one sentence (paragraph):
         decided on each candidate's stored text (query.near)."""
         scores = self._and(q)
-        kept = {}
-        for d, s in scores.items():
-            if together(stored_record(self.searcher, d), q.needles, q.unit, q.fields):
-                kept[d] = s
-        return kept
+        apart = [d for d in scores.docs().tolist()
+                 if not together(stored_record(self.searcher, d), q.needles, q.unit, q.fields)]
+        scores.mask[apart] = False
+        scores.values[apart] = 0.0
+        return scores
 
-    def _and_not(self, q) -> dict[int, float]:
+    def _and_not(self, q) -> Scored:
         a = self.scores(q.a)
         if not a:
             return a
-        b = self.scores(q.b)
-        return {d: s for d, s in a.items() if d not in b}
+        mask = a.mask & ~self.scores(q.b).mask
+        return Scored(mask, np.where(mask, a.values, 0.0))
 
-    def _and_maybe(self, q) -> dict[int, float]:
+    def _and_maybe(self, q) -> Scored:
         a = self.scores(q.a)
         if not a:
             return a
-        b = self.scores(q.b)
-        return {d: (s + b[d] if d in b else s) for d, s in a.items()}
+        return Scored(a.mask, np.where(a.mask, a.values + self.scores(q.b).values, 0.0))
 
-    def _constant(self, q) -> dict[int, float]:
-        return dict.fromkeys(self.scores(q.child), q.score)
+    def _constant(self, q) -> Scored:
+        mask = self.scores(q.child).mask
+        return Scored(mask, np.where(mask, q.score, 0.0))
 
-    def _every(self, q) -> dict[int, float]:
+    def _every(self, q) -> Scored:
         if q.fieldname not in (None, "", "*"):
             raise Unsupported("Every of one field")
-        return dict.fromkeys(self.searcher.reader().all_doc_ids(), q.boost)
+        out = self._none()
+        out.mask[np.fromiter(self.searcher.reader().all_doc_ids(), dtype=np.intp)] = True
+        out.values[out.mask] = q.boost
+        return out
 
-    def _null(self, q) -> dict[int, float]:
-        return {}
+    def _null(self, q) -> Scored:
+        return self._none()
 
     _HANDLERS = {
         Q.Term: _term,
@@ -274,5 +317,5 @@ class Scorer:
     }
 
 
-def _boosted(scores: dict[int, float], boost: float) -> dict[int, float]:
-    return scores if boost == 1.0 else {d: s * boost for d, s in scores.items()}
+def _boosted(scores: Scored, boost: float) -> Scored:
+    return scores if boost == 1.0 else Scored(scores.mask, scores.values * boost)

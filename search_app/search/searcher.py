@@ -7,12 +7,12 @@ scores and match spans; the views and the CLI render them.
 """
 from __future__ import annotations
 
-import heapq
 import time
 from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 from whoosh import query as Q
 
 from indexer import analysis
@@ -202,7 +202,7 @@ class Searcher:
         """Every document the query matches (before filters)."""
         if plan.match is None:
             return gen.all_docs
-        return self._scored(gen, plan).keys()
+        return set(self._scored_entry(gen, plan).docs.tolist())
 
     def _partial(self, gen: Generation, plan: Plan, matched, chosen, dated, sort: str):
         """[(docnum, score, missing labels)] of the documents holding some but not all
@@ -250,22 +250,6 @@ class Searcher:
                                       "total": total}
         return sorted(out.values(), key=lambda s: -s["total"])[:setting("suggestions")]
 
-    @staticmethod
-    def _parts_held(gen: Generation, plan: Plan, alone: list[dict[int, float]]):
-        """Which parts of the query each document holds, its score for them, and the
-        documents an exclusion removes: what _partial lists from."""
-        held: dict[int, list[int]] = {}
-        score: dict[int, float] = {}
-        for i, scores in enumerate(alone[:len(plan.units)]):
-            for docnum, s in scores.items():
-                held.setdefault(docnum, []).append(i)
-                score[docnum] = score.get(docnum, 0.0) + s * gen.prior(docnum)
-        excluded = set(alone[len(plan.units)]) if plan.exclusion is not None else set()
-        return held, score, excluded
-
-    def _scored(self, gen: Generation, plan: Plan) -> dict[int, float]:
-        return self._scored_entry(gen, plan).scores()
-
     def _scored_entry(self, gen: Generation, plan: Plan) -> ScoredEntry:
         """Every matching document with its relevance score, from one scored pass over
         the whole match (the ranked query matches exactly what the match query does;
@@ -274,38 +258,55 @@ class Searcher:
         exporting ask for the same query again."""
         cached = gen.scored_cache.get(plan.text)
         if cached is None:
-            # The parts of the query alone (for partial matches) are mostly parts of the
-            # query itself: scored in the same pass, they cost little more.
-            parts = [u.query for u in plan.units] + ([plan.exclusion] if plan.exclusion is not None else [])
-            scores, *alone = gen.scorer.score_each([plan.ranked] + parts)
-            held = self._parts_held(gen, plan, alone)
-            if plan.title_probe is not None:
-                for docnum, bonus in title_bonuses(gen.scorer, plan.title_probe, scores).items():
-                    scores[docnum] = scores.get(docnum, 0.0) + bonus
-            # (A pasted title is ranked by its likeness to titles: reading texts for its
-            # words in one sentence would cost a query's time for nothing.)
-            if plan.runs and plan.title_probe is None:
-                live = {d: s for d, s in scores.items() if d in gen.all_docs}
-                for docnum, bonus in sentence_bonuses(gen.searcher, plan.runs, live,
-                                                      setting("sentence_rerank")).items():
-                    scores[docnum] += bonus
-            cached = ScoredEntry({docnum: score * gen.prior(docnum) for docnum, score in scores.items()
-                                  if docnum in gen.all_docs}, held)
+            cached = self._score(gen, plan)
             gen.scored_cache.put(plan.text, cached)
         return cached
+
+    @staticmethod
+    def _score(gen: Generation, plan: Plan) -> ScoredEntry:
+        # The parts of the query alone (for partial matches) are mostly parts of the
+        # query itself: scored in the same pass, they cost little more.
+        parts = [u.query for u in plan.units] + ([plan.exclusion] if plan.exclusion is not None else [])
+        ranked, *alone = gen.scorer.score_arrays([plan.ranked] + parts)
+        matched, scores = ranked.mask.copy(), ranked.values.copy()
+        if plan.title_probe is not None:
+            found = set(ranked.docs().tolist())
+            for docnum, bonus in title_bonuses(gen.scorer, plan.title_probe, found).items():
+                matched[docnum] = True
+                scores[docnum] += bonus
+        matched &= gen.live_mask
+        # (A pasted title is ranked by its likeness to titles: reading texts for its
+        # words in one sentence would cost a query's time for nothing.)
+        if plan.runs and plan.title_probe is None:
+            live = {d: s for d, s in zip(*_best(matched, scores, setting("sentence_rerank")))}
+            for docnum, bonus in sentence_bonuses(gen.searcher, plan.runs, live,
+                                                  setting("sentence_rerank")).items():
+                scores[docnum] += bonus
+        priors = gen.priors()
+        docs = np.flatnonzero(matched)
+        # Which parts of the query the partial matches hold (as bits), their score for
+        # them, and the documents an exclusion removes: what _partial lists from.
+        held = np.zeros(len(matched), dtype=np.uint64)
+        held_score = np.zeros(len(matched))
+        for i, part in enumerate(alone[:len(plan.units)]):
+            held |= part.mask.astype(np.uint64) << np.uint64(i)
+            held_score += part.values * priors
+        partial = np.flatnonzero((held != 0) & ~matched)
+        excluded = alone[len(plan.units)].docs() if plan.exclusion is not None else ()
+        return ScoredEntry(docs, scores[docs] * priors[docs],
+                           partial, held[partial], held_score[partial], excluded)
 
     def _order(self, gen: Generation, plan: Plan, hits: set[int], sort: str, limit: int | None):
         """[(docnum, score)] of the hits in the requested order (the first `limit`)."""
         if not hits:
             return []
         if sort == "relevance" and plan.match is not None:
-            scores = self._scored(gen, plan)
+            entry = self._scored_entry(gen, plan)
+            docs = np.fromiter(hits, dtype=np.int64, count=len(hits))
+            scores = entry.values[np.searchsorted(entry.docs, docs)]
             # Whoosh's own order: score descending, then index order
-            if limit is None:
-                ordered = sorted(hits, key=lambda d: (-scores[d], d))
-            else:  # the same first `limit` as sorting them all
-                ordered = heapq.nsmallest(limit, hits, key=lambda d: (-scores[d], d))
-            return [(d, scores[d]) for d in ordered]
+            ordered = np.lexsort((docs, -scores))[:limit]
+            return list(zip(docs[ordered].tolist(), scores[ordered].tolist()))
         ordered = _by_date(gen, hits, sort == "newest")
         if limit is not None:
             ordered = ordered[:limit]
@@ -419,6 +420,16 @@ class Searcher:
         return info
 
 
+def _best(matched: np.ndarray, scores: np.ndarray, depth: int):
+    """The `depth` best of the matched documents and their scores, by score then
+    docnum (Whoosh's order)."""
+    docs = np.flatnonzero(matched)
+    if len(docs) > depth:
+        order = np.lexsort((docs, -scores[docs]))[:depth]
+        docs = docs[order]
+    return docs.tolist(), scores[docs].tolist()
+
+
 def _locked(gen: Generation, check_resources: bool):
     if check_resources and gen.mismatch:
         raise IndexUnavailable(gen.mismatch)
@@ -428,12 +439,10 @@ def _locked(gen: Generation, check_resources: bool):
 
 def _by_date(gen: Generation, docs, newest: bool) -> list[int]:
     """Documents by publish date (ties by id), undated ones last in either direction."""
-    dates, ids = gen.dates["publish_date"], gen.id_of
+    docs = np.fromiter(docs, dtype=np.int64, count=len(docs))
     # (ranks: the tables number values in sorted order, so no value is decoded)
-    ordered = sorted(docs, key=ids.rank)
-    ordered.sort(key=dates.rank, reverse=newest)
-    ordered.sort(key=lambda d: d not in dates)
-    return ordered
+    dates, ids = gen.dates["publish_date"].ranks()[docs], gen.id_of.ranks()[docs]
+    return docs[np.lexsort((ids, -dates if newest else dates, dates < 0))].tolist()
 
 
 def _kind_rank(kind: str) -> int:
