@@ -47,6 +47,20 @@ def test_a_region_reads_like_a_bytes_file(tmp_path):
         region.slice(7990, 20)
 
 
+def test_pickles_read_from_the_read_ahead_or_past_it(tmp_path):
+    """A postings block header is unpickled from the bytes read ahead; a pickle longer
+    than those is read from the file; either way the file is left just after it."""
+    import pickle
+
+    values = [(128, 5, 1.5, 3, 9, 12), list(range(400)), "末", {"k": "值" * 300}, (1, 2)]
+    blob = b"head" + b"".join(pickle.dumps(v, protocol=2) for v in values) + b"tail"
+    (tmp_path / "part").write_bytes(blob)
+    f = open_shared(str(tmp_path / "part"))
+    assert f.read(4) == b"head"
+    assert [f.read_pickle() for _ in values] == values
+    assert f.read(4) == b"tail"
+
+
 def test_segment_parts_are_windows_on_one_descriptor(slice_index):
     ix = open_index(slice_index)
     try:
