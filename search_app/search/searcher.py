@@ -264,6 +264,8 @@ class Searcher:
 
     @staticmethod
     def _score(gen: Generation, plan: Plan) -> ScoredEntry:
+        """The query scored: its matches (with the known-item and sentence bonuses and
+        each document's prior) and its partial matches."""
         # The parts of the query alone (for partial matches) are mostly parts of the
         # query itself: scored in the same pass, they cost little more.
         parts = [u.query for u in plan.units] + ([plan.exclusion] if plan.exclusion is not None else [])
@@ -278,8 +280,8 @@ class Searcher:
         # (A pasted title is ranked by its likeness to titles: reading texts for its
         # words in one sentence would cost a query's time for nothing.)
         if plan.runs and plan.title_probe is None:
-            live = {d: s for d, s in zip(*_best(matched, scores, setting("sentence_rerank")))}
-            for docnum, bonus in sentence_bonuses(gen.searcher, plan.runs, live,
+            best = dict(zip(*_best(matched, scores, setting("sentence_rerank"))))
+            for docnum, bonus in sentence_bonuses(gen.searcher, plan.runs, best,
                                                   setting("sentence_rerank")).items():
                 scores[docnum] += bonus
         priors = gen.priors()
