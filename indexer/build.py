@@ -622,13 +622,13 @@ def build(data_dir, index_root, *, full: bool = False, force: bool = False, keep
         return _Build(data_dir, index_root, full, force, keep, max_drop, progress, jobs).run()
 
 
-def _write_doc_tables(generation: Path) -> None:
+def _write_doc_tables(generation: Path, links: dict) -> None:
     from indexer import indexing
 
     ix = indexing.open_index(generation)
     try:
         with ix.reader() as reader:
-            doc_tables.write_tables(generation / DOC_TABLES, reader)
+            doc_tables.write_tables(generation / DOC_TABLES, reader, links)
     finally:
         ix.close()
 
@@ -766,7 +766,7 @@ class _Build:
         manifest = self._manifest(corpus, versions, full_reason, previous, changes, hashes, validation)
         write_source_caches(self.tmp, corpus.files, previous.path, previous.files)
         lineage_table.write_table(self.tmp / LINEAGE, derived)
-        self._write_reader_tables(None if full_reason else previous.path / SPELLING)
+        self._write_reader_tables(None if full_reason else previous.path / SPELLING, derived["cites"])
         _write_json(self.tmp / REFERENCES, memo, compact=True)
         _write_json(self.tmp / MANIFEST, manifest)
         _fsync_dir(self.tmp)
@@ -798,9 +798,10 @@ class _Build:
             return "the indexing code changed"
         return None
 
-    def _write_reader_tables(self, previous_spelling: Path | None) -> None:
-        """The tables made from the new index itself: its document tables, and its
-        words for the spelling table (filed from the previous one). With more than one
+    def _write_reader_tables(self, previous_spelling: Path | None, links: dict) -> None:
+        """The tables made from the new index itself: its document tables (with the
+        documents' `links`), and its words for the spelling table (filed from the
+        previous one). With more than one
         job, a forked process writes the document tables meanwhile (each is a second
         or two at 50× the report, most of a nightly build's manifest stage)."""
         from indexer import indexing
@@ -808,13 +809,13 @@ class _Build:
         child = None
         if self.jobs > 1:
             child = multiprocessing.get_context("fork").Process(
-                target=_write_doc_tables, args=(self.tmp,), daemon=True)
+                target=_write_doc_tables, args=(self.tmp, links), daemon=True)
             child.start()
         ix = indexing.open_index(self.tmp)
         try:
             with ix.reader() as reader:
                 if child is None:
-                    doc_tables.write_tables(self.tmp / DOC_TABLES, reader)
+                    doc_tables.write_tables(self.tmp / DOC_TABLES, reader, links)
                 words = spelling.lexicon_words(reader)
         finally:
             ix.close()

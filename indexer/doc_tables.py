@@ -1,7 +1,9 @@
 """The document tables a search reads besides the postings: for each facet, filter and
 date field, which documents carry which value and which values each document carries,
 and each document's record id. Written once per generation by the build, read by the
-search workers through `mmap`.
+search workers through `mmap`. Most come from the index's postings; the documents each
+document cites come from the links the build resolved over the whole corpus (kept
+beside the index, not in it: see indexer.lineage.DERIVED_FIELDS).
 
 Held as Python dicts, lists and arrays, these tables cost every worker its own copy,
 growing with the corpus (and a worker that opens a new generation after a nightly
@@ -32,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from indexer.lineage import link_keys, link_label
 from indexer.schema import DATE_FILTERS, FACETS, FILTER_FIELDS
 
 MAGIC = b"policy-search document tables 2\n"
@@ -40,10 +43,16 @@ ID_FIELD = "id"
 # filters on another field than their facet, dates, ids), each once
 FIELDS = tuple(dict.fromkeys([*FACETS.values(), "report", *FILTER_FIELDS.values(),
                               *(fieldname for fieldname, _op in DATE_FILTERS.values()), ID_FIELD]))
-# fields whose values are labelled for display: field → the stored field holding a dict
-# value → label in each document (a cited parent's key → how its citing documents name
-# it); a value's label is the one its first document (by number) gives
-LABELS = {FACETS["cites"]: "cite_labels"}
+# fields made from each document's links (its `cites`): field → the values of a list of
+# links (the cites facet counts each parent once, by key; its filter finds a parent by
+# any of its names)
+LINK_FIELDS = {FACETS["cites"]: lambda links: [link["key"] for link in links],
+               FILTER_FIELDS["cites"]: link_keys}
+# the others, read from the index's postings
+POSTING_FIELDS = tuple(name for name in FIELDS if name not in LINK_FIELDS)
+# fields whose values are labelled for display (a cited parent's key → how its citing
+# documents name it); a value's label is the one its first document (by number) gives
+LABELS = (FACETS["cites"],)
 _ALIGN = 8
 # a field of at most this many values keeps them decoded (facets, dates); larger ones
 # (ids, cited parents: they grow with the corpus) decode a value each time it is read
@@ -57,15 +66,15 @@ def _int_array(values) -> array:
     return out
 
 
-def collect(reader) -> tuple[int, bytes, dict[str, list[tuple[str, list[int]]]]]:
+def collect(reader, links) -> tuple[int, bytes, dict[str, list[tuple[str, list[int]]]]]:
     """(document count, live flags, field → [(value, its live documents)] sorted by value)
-    from a Whoosh reader."""
+    from a Whoosh reader and the links of its records (record id → links)."""
     count = reader.doc_count_all()
     live = bytearray(count)
     for docnum in reader.all_doc_ids():
         live[docnum] = 1
     fields: dict[str, list[tuple[str, list[int]]]] = {}
-    for fieldname in FIELDS:
+    for fieldname in POSTING_FIELDS:
         holders: dict[bytes, list[int]] = {}
         if fieldname in reader.schema:
             for leaf, base in reader.leaf_readers():
@@ -76,7 +85,27 @@ def collect(reader) -> tuple[int, bytes, dict[str, list[tuple[str, list[int]]]]]
         entries = [(term.decode("utf-8"), docs) for term, docs in holders.items()]
         entries.sort(key=lambda entry: entry[0])
         fields[fieldname] = entries
+    docnum_of = {value: docs[0] for value, docs in fields[ID_FIELD]}
+    for fieldname, values_of in LINK_FIELDS.items():
+        named: dict[str, list[int]] = {}
+        for record_id, doc_links in links.items():
+            docnum = docnum_of.get(record_id)
+            if docnum is not None:
+                for value in dict.fromkeys(values_of(doc_links)):
+                    named.setdefault(value, []).append(docnum)
+        fields[fieldname] = sorted((value, sorted(docs)) for value, docs in named.items())
     return count, bytes(live), fields
+
+
+def stored_links(reader) -> dict[str, list[dict]]:
+    """Record id → links, of an index whose records were indexed with their links
+    (made directly from annotated records, without a build's lineage table)."""
+    out = {}
+    for docnum in reader.all_doc_ids():
+        record = json.loads(reader.stored_fields(docnum).get("record") or "{}")
+        if record.get("cites"):
+            out[record["id"]] = record["cites"]
+    return out
 
 
 def _segment_postings(leaf, fieldname: str):
@@ -97,9 +126,13 @@ def _segment_postings(leaf, fieldname: str):
         yield term, leaf.postings(fieldname, term).all_ids()
 
 
-def write_tables(path: Path, reader) -> None:
-    """The tables of the index `reader` reads, written to `path` (atomically)."""
-    count, live, fields = collect(reader)
+def write_tables(path: Path, reader, links=None) -> None:
+    """The tables of the index `reader` reads, written to `path` (atomically); `links`
+    (record id → its links, lineage.derived_table()'s "cites") by default those its
+    stored records carry."""
+    links = stored_links(reader) if links is None else links
+    count, live, fields = collect(reader, links)
+    id_of = {docs[0]: value for value, docs in fields[ID_FIELD]}
     sections: list[bytes] = []
     offset = 0
     header: dict = {"doc_count": count, "live_count": sum(live), "fields": {}}
@@ -138,7 +171,7 @@ def write_tables(path: Path, reader) -> None:
             "of_doc": add(_int_array(values).tobytes()),
         }
         if fieldname in LABELS:
-            labels, label_at = _labels(reader, LABELS[fieldname], entries)
+            labels, label_at = _labels(entries, lambda docnum: links.get(id_of.get(docnum)) or [])
             spec["labels"] = [add(labels), len(labels)]
             spec["label_at"] = add(_int_array(label_at).tobytes())
         header["fields"][fieldname] = spec
@@ -155,17 +188,18 @@ def write_tables(path: Path, reader) -> None:
     os.replace(tmp, path)
 
 
-def _labels(reader, stored: str, entries) -> tuple[bytes, list[int]]:
-    """(labels blob, offsets) of a labelled field's values, each from the first of its
-    documents whose stored dict names it ("" where none does)."""
+def _labels(entries, links_of) -> tuple[bytes, list[int]]:
+    """(labels blob, offsets) of a labelled field's values (parent keys), each as the
+    first of its documents that names it, by `links_of(docnum)`, names it ("" where none
+    does)."""
     blob, label_at, read = bytearray(), [0], {}
     for value, docs in entries:
         for docnum in docs:
             if docnum not in read:
-                read[docnum] = reader.stored_fields(docnum).get(stored) or {}
+                read[docnum] = {link["key"]: link_label(link) for link in links_of(docnum)}
             label = read[docnum].get(value)
             if label:
-                blob += str(label).encode("utf-8")
+                blob += label.encode("utf-8")
                 break
         label_at.append(len(blob))
     return bytes(blob), label_at

@@ -320,8 +320,7 @@ def link_label(link: dict) -> str:
 
 def annotate(records: list[dict], lineage: dict | None = None) -> list[dict]:
     """Copies of `records` carrying their lineage: `cites` (links as in resolve_references),
-    `cited_by` (the records citing this one) and `siblings` (see `siblings`). A corpus-wide
-    property stored per record, so that a record is re-indexed whenever its links change."""
+    `cited_by` (the records citing this one) and `siblings` (see `siblings`)."""
     lineage = lineage if lineage is not None else resolve_references(records)
     annotated = []
     for r in records:
@@ -334,10 +333,12 @@ def annotate(records: list[dict], lineage: dict | None = None) -> list[dict]:
     return annotated
 
 
-# What annotate() adds that other documents decide: a new report citing a document
-# changes these, not the document, so a build keeps them beside the index, as the
-# compact table of derived_table(), and with_derived() puts them back as a record is read.
-DERIVED_FIELDS = ("cited_by", "siblings")
+# What annotate() adds that other documents decide: a new report citing a document, or
+# holding a document it cites, changes these, not the document, so a build keeps them
+# beside the index, as the compact table of derived_table(), and with_derived() puts them
+# back as a record is read. (Indexed with the record, a citation newly resolved to a
+# document of the night's report would mean indexing the citing document again.)
+DERIVED_FIELDS = ("cites", "cited_by", "siblings")
 
 
 def without_derived(record: dict) -> dict:
@@ -348,17 +349,26 @@ def without_derived(record: dict) -> dict:
 def derived_table(lineage: dict) -> dict:
     """What with_derived() needs, in the size of the links (not of the sibling lists, which
     grow with the square of the documents implementing one parent)."""
-    return {"cited_by": lineage["cited_by"],
+    return {"cites": lineage["cites"], "cited_by": lineage["cited_by"],
             "parents": {key: {k: parent[k] for k in ("key", "target_id", "title", "doc_number")}
                         for key, parent in lineage["parents"].items()}}
 
 
+def links_of(record: dict, table) -> list[dict]:
+    """The links of `record` (its `cites`) from `table` (derived_table()), or those the
+    record carries itself where the table has none (records indexed annotated)."""
+    part = table.get("cites") if table is not None else None
+    links = part.get(record.get("id")) if part is not None else None
+    return links if links is not None else record.get("cites") or []
+
+
 def with_derived(record: dict, table: dict) -> dict:
-    """`record` (which carries its own `cites`) with its cited_by and siblings from `table`."""
+    """`record` with its cites, cited_by and siblings from `table`."""
     rid = record.get("id")
-    view = {"cites": {rid: record.get("cites") or []}, "cited_by": table.get("cited_by") or {},
+    view = {"cites": {rid: links_of(record, table)}, "cited_by": table.get("cited_by") or {},
             "parents": table.get("parents") or {}}
-    return dict(record, cited_by=[dict(e) for e in view["cited_by"].get(rid, [])], siblings=siblings(view, rid))
+    return dict(record, cites=[dict(link) for link in view["cites"][rid]],
+                cited_by=[dict(e) for e in view["cited_by"].get(rid, [])], siblings=siblings(view, rid))
 
 
 def cited_by(lineage: dict, value: str) -> list[dict]:

@@ -1,8 +1,8 @@
 """Who cites whom, stored beside each generation (indexer.stored_table).
 
-The build writes `lineage.derived_table()` here; a search reads one parent's entries
-when it shows a document. Held as Python dicts, the table cost every search worker
-15 MB at 50× the report.
+The build writes `lineage.derived_table()` here; a search reads a document's citations
+and one parent's entries when it shows a document. Held as Python dicts, the table cost
+every search worker 15 MB at 50× the report.
 """
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from pathlib import Path
 
 from indexer.stored_table import StoredTable, open_table, write_new
 
-# The two parts of lineage.derived_table(), each a mapping of parent key → JSON.
-PARTS = ("cited_by", "parents")
+# The parts of lineage.derived_table(), each a mapping of a key (a parent's; for cites, a
+# citing record's id) → JSON.
+PARTS = ("cites", "cited_by", "parents")
 
 
 def write_table(path: Path, table: dict) -> None:
@@ -49,12 +50,14 @@ class StoredPart(Mapping):
 
 
 class StoredLineage(Mapping):
-    """The table of a generation shaped as derived_table() is: {"cited_by": {...},
-    "parents": {...}}, each part looked up on demand."""
+    """The table of a generation shaped as derived_table() is: {"cites": {...},
+    "cited_by": {...}, "parents": {...}}, each part looked up on demand (a table written
+    before the cites were kept here has no such part)."""
 
     def __init__(self, table: StoredTable):
         self._table = table
-        self._parts = {part: StoredPart(table, part) for part in PARTS}
+        present = {name for (name,) in table.query("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        self._parts = {part: StoredPart(table, part) for part in PARTS if part in present}
 
     def __getitem__(self, part: str) -> StoredPart:
         return self._parts[part]

@@ -14,7 +14,6 @@ import json
 from whoosh import fields, formats
 
 from indexer.analysis import CharGramAnalyzer, WordAnalyzer, doc_number_key
-from indexer.lineage import link_keys, link_label
 
 # Searchable texts: record key → index field (words); the n-gram twin is FIELD + "_ng".
 TEXT_FIELDS = ("title", "summary", "text", "bodies", "doc_number", "place")
@@ -64,7 +63,8 @@ FACETS = {
     "category": "categories",
     "year": "publish_year",
     "month": "publish_month",
-    # The documents a hit cites, each parent once under its key (record id, else 文号, else title).
+    # The documents a hit cites, each parent once under its key (record id, else 文号, else
+    # title): a table of the build's (indexer.doc_tables), from the links beside the index.
     "cites": "cited_parents",
 }
 # The facets a search response lists (year/month make the histogram instead).
@@ -136,11 +136,6 @@ def build_schema() -> fields.Schema:
         "publish_date": fields.ID(sortable=True),
         "written_date": fields.ID(sortable=True),
         "report": fields.KEYWORD(commas=True, scorable=False),
-        # References to other documents (indexer.lineage): every name of each parent, and its key.
-        "cite_keys": fields.KEYWORD(commas=True, scorable=False),
-        "cited_parents": fields.KEYWORD(commas=True, scorable=False),
-        # Parent key → how the document names it, for the labels of the cites facet.
-        "cite_labels": fields.STORED(),
     }
     for name in TEXT_FIELDS:
         spec[name] = _words(vector=name in ("title", "text"))
@@ -196,11 +191,7 @@ def record_to_document(record: dict) -> dict:
         "publish_date": publish,
         "written_date": written,
         "report": _keyword(record_reports(record)),
-        "cite_keys": _keyword(link_keys(record.get("cites") or [])),
-        "cited_parents": _keyword(link["key"] for link in record.get("cites") or []),
     }
-    if record.get("cites"):
-        doc["cite_labels"] = {link["key"]: link_label(link) for link in record["cites"]}
     if doc_number:
         doc["doc_number_key"] = doc_number_key(doc_number)
     if parts:

@@ -763,26 +763,55 @@ def test_damaged_live_generation_is_rebuilt_in_full(site):
     assert_serves(root, corpus_records(data))
 
 
-def test_a_new_citing_report_does_not_reindex_what_it_cites(tmp_path):
-    # 赣府厅发〔2021〕42号 (local #4) cites 赣府厅发〔2021〕44号 (local #32): when the citing
-    # document arrives in a later report, the cited one gains a cited-by entry without
-    # being indexed again, and the live index's segments are linked, not copied.
-    data = make_data_dir(tmp_path, {REPORT_A: report_slice(central=(1,), local=(32,))})
+def _citing_pair_in_two_reports(tmp_path, first: int, later: int):
+    """Local documents #4 (赣府厅发〔2021〕42号) and #32 (《江西省“十四五”综合交通运输体系发展规划》,
+    which #4 cites), local #`first` built in one report and local #`later` arriving in the
+    next: (root, first build, second build, a Searcher, the cited and the citing result)."""
+    data = make_data_dir(tmp_path, {REPORT_A: report_slice(central=(1,), local=(first,))})
     root = tmp_path / "index"
-    first = B.build(data, root)
-    assert first.outcome == "ok", first.message
-    (data / "reports" / REPORT_B).write_text(january_report(central=(), local=(4,), reprinted=()),
+    built = B.build(data, root)
+    assert built.outcome == "ok", built.message
+    (data / "reports" / REPORT_B).write_text(january_report(central=(), local=(later,), reprinted=()),
                                              encoding="utf-8")
-    second = B.build(data, root)
-    assert second.outcome == "ok", second.message
-    assert second.manifest["changes"] == {"added": 1, "changed": 0, "removed": 0, "unchanged": 2}
+    again = B.build(data, root)
+    assert again.outcome == "ok", again.message
+    assert again.manifest["changes"] == {"added": 1, "changed": 0, "removed": 0, "unchanged": 2}
 
     from search_app.search import Searcher
 
     searcher = Searcher(root)
     listing = {r["title"]: r for r in searcher.search("", per_page=10)["results"]}
-    cited = listing["关于印发江西省“十四五”综合交通运输体系发展规划的通知"]
-    citing = listing["关于深化高速公路、水运项目投融资改革的若干意见"]
+    return (root, built, again, searcher, listing["关于印发江西省“十四五”综合交通运输体系发展规划的通知"],
+            listing["关于深化高速公路、水运项目投融资改革的若干意见"])
+
+
+def test_a_new_report_holding_a_cited_document_does_not_reindex_its_citers(tmp_path):
+    # The citing document comes first, the document it cites by title in a later report.
+    # The citation now resolves to a document of the index; the citing document is not
+    # indexed again, and yet its citation, the cites filter and facet and the cited
+    # document's cited-by all name it.
+    root, first, _second, searcher, cited, citing = _citing_pair_in_two_reports(tmp_path, 4, 32)
+    (link,) = [c for c in searcher.get_document(citing["id"])["cites"] if c["target_id"] == cited["id"]]
+    assert link["key"] == cited["id"]
+    assert [e["id"] for e in searcher.get_document(cited["id"])["cited_by"]] == [citing["id"]]
+    for value in (cited["id"], cited["doc_number"], "江西省“十四五”综合交通运输体系发展规划"):
+        found = searcher.search("", filters={"cites": [value]}, per_page=10)
+        assert [r["id"] for r in found["results"]] == [citing["id"]], value
+    facet = {e["value"]: e for e in searcher.search("", per_page=10)["facets"]["cites"]}
+    assert facet[cited["id"]]["count"] == 1 and cited["doc_number"] in facet[cited["id"]]["label"]
+    # before the report came, the same citation named the document by its title alone
+    assert B.rollback(root) == first.live
+    assert cited["id"] not in {e["value"] for e in searcher.search("", per_page=10)["facets"]["cites"]}
+    searcher.close()
+
+
+def test_a_new_citing_report_does_not_reindex_what_it_cites(tmp_path):
+    # The cited document comes first, the document citing it in a later report: the cited
+    # one gains a cited-by entry without being indexed again, and the live index's
+    # segments are linked, not copied.
+    from search_app.search import Searcher
+
+    root, first, second, searcher, cited, citing = _citing_pair_in_two_reports(tmp_path, 32, 4)
     assert [e["id"] for e in searcher.get_document(cited["id"])["cited_by"]] == [citing["id"]]
     assert any(c["target_id"] == cited["id"] for c in searcher.get_document(citing["id"])["cites"])
     # the first generation still answers as it did: nothing there cites the document

@@ -1,16 +1,20 @@
 """The document tables (indexer.doc_tables) mapped by the search workers: on the real
 report they say what Whoosh's own postings say, value by value and document by
-document, skip deleted documents, are written by the build and read after a fork."""
+document (and, for what documents cite, what their links say), skip deleted documents,
+are written by the build and read after a fork."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 
 from whoosh import query as Q
 
 from indexer import build as B
-from indexer.doc_tables import FIELDS, ID_FIELD, LABELS, DocsByValue, DocTables, ValuesOfDoc, open_tables, write_tables
+from indexer.doc_tables import (FIELDS, ID_FIELD, LABELS, LINK_FIELDS, POSTING_FIELDS, DocsByValue, DocTables,
+                                ValuesOfDoc, open_tables, write_tables)
 from indexer.indexing import open_index
+from indexer.lineage import link_label
 from tests.report_slices import ROOT
 
 LABELS_FIELD = next(iter(LABELS))
@@ -35,9 +39,7 @@ def test_every_value_and_every_document_as_whoosh_has_them(full_index, tmp_path)
             tables = DocTables(tmp_path / "t")
             assert tables.doc_count == searcher.reader().doc_count_all()
             assert sorted(tables.live) == sorted(searcher.reader().all_doc_ids())
-            for fieldname in FIELDS:
-                if fieldname not in searcher.schema:
-                    continue
+            for fieldname in POSTING_FIELDS:
                 expected = _postings_by_query(searcher, fieldname)
                 by_value = DocsByValue(tables.fields[fieldname])
                 assert {v: list(d) for v, d in by_value.items()} == expected, fieldname
@@ -55,12 +57,20 @@ def test_every_value_and_every_document_as_whoosh_has_them(full_index, tmp_path)
                     for v in inverted[d]:
                         counted[v] = counted.get(v, 0) + 1
                 assert dict(of_doc.count(some)) == counted
+            # what each document cites: the values of its links, document by document
+            links = {d: json.loads(searcher.stored_fields(d)["record"]).get("cites") or []
+                     for d in searcher.reader().all_doc_ids()}
+            assert sum(map(len, links.values())) > 50
+            for fieldname, values_of in LINK_FIELDS.items():
+                of_doc = ValuesOfDoc(tables.fields[fieldname])
+                assert {d: sorted(v) for d, v in of_doc.items()} == {
+                    d: sorted(set(values_of(ls))) for d, ls in links.items() if ls}, fieldname
             # a cited parent's label: how the first document citing it names it
             cited = tables.fields[LABELS_FIELD]
             labelled = 0
             for number in range(cited.size):
                 value = cited.value(number)
-                names = [searcher.stored_fields(d).get("cite_labels", {}).get(value)
+                names = [next((link_label(link) for link in links[d] if link["key"] == value), None)
                          for d in sorted(cited.docs(number))]
                 expected_label = next((n for n in names if n), None)
                 assert cited.label(number) == expected_label, value
@@ -175,7 +185,7 @@ def test_the_codec_walk_reads_what_the_public_path_reads(full_index):
             read = 0
             for leaf, _base in reader.leaf_readers():
                 assert hasattr(leaf, "_terms"), "the fast path is the one taken"
-                for fieldname in FIELDS:
+                for fieldname in POSTING_FIELDS:
                     fast = [(t, list(ids)) for t, ids in _segment_postings(leaf, fieldname)]
                     public = [(t, list(leaf.postings(fieldname, t).all_ids())) for t in leaf.lexicon(fieldname)]
                     assert fast == public, fieldname

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 
 from indexer import lineage
-from indexer.lineage_table import read_table, write_table
+from indexer.lineage_table import PARTS, read_table, write_table
 from indexer.corpus import load_corpus
 from tests.report_slices import ROOT
 
@@ -19,7 +20,7 @@ def test_the_stored_table_reads_back_as_written(tmp_path):
     write_table(tmp_path / "lineage.sqlite", table)
     stored = read_table(tmp_path / "lineage.sqlite")
     try:
-        assert set(stored) == {"cited_by", "parents"}
+        assert set(stored) == set(PARTS) == {"cites", "cited_by", "parents"}
         for part in stored:
             assert len(stored[part]) == len(table[part])
             assert dict(stored[part]) == json.loads(json.dumps(table[part], ensure_ascii=False))
@@ -34,6 +35,24 @@ def test_the_stored_table_reads_back_as_written(tmp_path):
         os.waitpid(pid, 0)
         assert os.read(reader, 1) == b"1"
         assert stored["cited_by"][key] == json.loads(json.dumps(table["cited_by"][key], ensure_ascii=False))
+    finally:
+        stored.close()
+
+
+def test_a_table_without_the_citations_leaves_a_record_its_own(tmp_path):
+    """A table written before each document's citations were kept there has no such
+    part; a record read with it keeps the citations it was indexed with."""
+    records = load_corpus(ROOT / "data").records
+    links = lineage.resolve_references(records, {})
+    write_table(tmp_path / "lineage.sqlite", lineage.derived_table(links))
+    with sqlite3.connect(tmp_path / "lineage.sqlite") as connection:
+        connection.execute("DROP TABLE cites")
+    stored = read_table(tmp_path / "lineage.sqlite")
+    try:
+        assert set(stored) == {"cited_by", "parents"}
+        annotated = next(r for r in lineage.annotate(records, links) if r["cites"])
+        assert lineage.with_derived(annotated, stored)["cites"] == annotated["cites"]
+        assert lineage.with_derived(lineage.without_derived(annotated), stored)["cites"] == []
     finally:
         stored.close()
 

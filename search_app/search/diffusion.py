@@ -6,7 +6,7 @@ a 文号 in any spelling, or a title), so the view and the filtered result list 
 """
 from __future__ import annotations
 
-from indexer.lineage import link_keys
+from indexer.lineage import link_keys, links_of
 
 from .filters import selections
 
@@ -25,7 +25,7 @@ def diffusion(gen, value: str) -> dict | None:
     documents, parent = [], None
     for docnum in sorted(docs):
         record = gen.record(docnum, lineage=False)
-        link = next((link for link in record.get("cites") or [] if wanted in link_keys([link])), None)
+        link = next((link for link in links_of(record, gen.derived) if wanted in link_keys([link])), None)
         if link is None:
             continue
         parent = parent or {k: link.get(k) for k in ("key", "target_id", "title", "doc_number")}

@@ -76,7 +76,8 @@ class Generation:
             tables = None
         if tables is None:  # an index made directly from records, or built before the tables
             spare = self._spare_file(DOC_TABLES)
-            doc_tables.write_tables(spare, reader)
+            links = self.derived.get("cites") if self.derived is not None else None
+            doc_tables.write_tables(spare, reader, links)
             tables = doc_tables.DocTables(spare)
         self.tables = tables
         fields = tables.fields
@@ -126,8 +127,8 @@ class Generation:
             return True
 
     def record(self, docnum: int, lineage: bool = True) -> dict:
-        """A document's stored record; with `lineage`, also who cites it and its
-        siblings (looked up in the lineage table: a result list shows neither)."""
+        """A document's stored record; with `lineage`, also what it cites, who cites it
+        and its siblings (looked up in the lineage table: a result list shows none)."""
         record = stored_record(self.searcher, docnum)
         return record if self.derived is None or not lineage else with_derived(record, self.derived)
 
