@@ -6,6 +6,9 @@ import resource
 import statistics
 import time
 from contextlib import contextmanager
+from pathlib import Path
+
+from indexer.build import DOC_TABLES
 
 
 def percentile(values, p: float) -> float | None:
@@ -96,8 +99,8 @@ def memory_mb(pid: int) -> dict | None:
     """A process's memory from /proc/<pid>/smaps_rollup: USS (pages no other process
     maps: private clean + private dirty), PSS (shared pages split between their
     users), RSS, and the anonymous share; and, from /proc/<pid>/smaps, the part of
-    USS that is index files (pages of a mapped index segment only this process has
-    read: 0 since the index is read with positioned reads, not mapped)."""
+    USS that is index files (pages of a mapped file of an index generation, segments or
+    document tables, that only this process has read)."""
     fields = {}
     try:
         with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as fh:
@@ -113,6 +116,11 @@ def memory_mb(pid: int) -> dict | None:
             "uss_index_files_mb": _private_in_index_files(pid)}
 
 
+# The files of a generation a worker may map: Whoosh's segments (read with positioned
+# reads, so 0 here unless that changes) and the document tables (mapped).
+INDEX_FILE_SUFFIXES = (".seg", Path(DOC_TABLES).suffix)
+
+
 def _private_in_index_files(pid: int) -> float | None:
     private_kb, in_index = 0, False
     try:
@@ -122,7 +130,7 @@ def _private_in_index_files(pid: int) -> float | None:
                 if not parts:
                     continue
                 if not parts[0].endswith(":"):  # a mapping's header line: address range ... path
-                    in_index = len(parts) > 5 and parts[-1].endswith(".seg")
+                    in_index = len(parts) > 5 and parts[-1].endswith(INDEX_FILE_SUFFIXES)
                 elif in_index and parts[0] in ("Private_Clean:", "Private_Dirty:"):
                     private_kb += int(parts[1])
     except OSError:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import shutil
 
+import numpy as np
 import pytest
 from whoosh import query as Q
 
@@ -189,29 +190,31 @@ def test_remembered_queries_are_bounded_by_the_documents_they_hold(full_searcher
     """The scored-hits cache forgets the oldest queries once they hold more documents
     than score_cache_documents in all, keeps the latest whatever its size, and a
     forgotten query scores as it did when it is asked again."""
-    from search_app.search.scored_cache import ScoredCache, ScoredEntry
+    from search_app.search.scored_cache import PartialMatches, ScoredCache, ScoredEntry
 
     def entry(n: int, parts: int = 0) -> ScoredEntry:
         # documents 0..n-1 match; the next `parts` hold some of the query's parts
         held = list(range(n, n + parts))
-        return ScoredEntry(range(n), [d / 7 for d in range(n)], held, [d & 7 for d in held],
-                           [d / 3 for d in held], [n + 1])
+        return ScoredEntry(range(n), [d / 7 for d in range(n)],
+                           PartialMatches(held, [d & 7 for d in held], [d / 3 for d in held], [n + 1]))
 
     cache = ScoredCache(max_queries=10, max_documents=100)
     a, b = entry(50, parts=10), entry(30)
     cache.put("a", a)
     cache.put("b", b)
-    assert len(cache) == 2 and cache.documents == 90
-    # a packed entry gives back exactly what it was made from
+    assert len(cache) == 2 and cache.documents == 61 + 31  # with each one's excluded document
+    # an entry gives back exactly what it was made from, its masks in the narrowest integers
     assert dict(zip(a.docs.tolist(), a.values.tolist())) == {d: d / 7 for d in range(50)}
-    assert a.parts() == ({d: [i for i in range(3) if (d >> i) & 1] for d in range(50, 60)},
-                         {d: d / 3 for d in range(50, 60)}, {51})
-    cache.put("c", entry(20))  # 110 > 100: the oldest goes
-    assert "a" not in cache and cache.get("b") is b and cache.documents == 50
+    assert a.partial.masks.dtype == np.uint8
+    assert (a.partial.docs.tolist(), a.partial.masks.tolist(), a.partial.scores.tolist(),
+            a.partial.excluded.tolist()) == (list(range(50, 60)), [d & 7 for d in range(50, 60)],
+                                             [d / 3 for d in range(50, 60)], [51])
+    cache.put("c", entry(20))  # 113 > 100: the oldest goes
+    assert "a" not in cache and cache.get("b") is b and cache.documents == 31 + 21
     cache.put("huge", entry(500))  # the latest stays alone, however large
-    assert len(cache) == 1 and cache.documents == 500
+    assert len(cache) == 1 and cache.documents == 501
     cache.put("huge", entry(5))  # asked again: counted once
-    assert cache.documents == 5 and cache.get("huge").values.tolist() == [d / 7 for d in range(5)]
+    assert cache.documents == 6 and cache.get("huge").values.tolist() == [d / 7 for d in range(5)]
 
     with full_searcher.generation() as gen:
         bounded = gen.scored_cache
@@ -222,3 +225,32 @@ def test_remembered_queries_are_bounded_by_the_documents_they_hold(full_searcher
         assert bounded.documents <= bounded.max_documents or len(bounded) == 1
         again = full_searcher.search("发展", per_page=50)
         assert [(r["id"], r["score"]) for r in again["results"]] == [(r["id"], r["score"]) for r in first["results"]]
+
+
+def test_a_query_matching_many_keeps_no_partial_matches_yet_lists_them_under_a_filter(
+        full_index, full_searcher, monkeypatch):
+    """Partial matches are listed only below partial_below full ones: a query matching
+    many does not remember its own, and a filter leaving few of its matches lists the
+    same partial matches as when they are remembered."""
+    from search_app import settings
+
+    query = "基础设施 投资"
+    first = full_searcher.search(query)
+    assert first["total"] >= settings.setting("partial_below") and first["partial_total"] == 0
+    with full_searcher.generation() as gen:
+        assert gen.scored_cache.get(full_searcher._prepare(query, None, "relevance")[0].text).partial is None
+    regions = [e["value"] for e in first["facets"]["region"]]
+    narrowed = [full_searcher.search(query, {"region": [r]}, per_page=50) for r in regions]
+    listed = [n for n in narrowed if n["partial_total"]]
+    assert listed, "some region leaves few full matches and lists partial ones"
+    monkeypatch.setitem(settings.DEFAULTS, "partial_below", 10 ** 6)  # now every query keeps them
+    keeping = Searcher(full_index)
+    try:
+        for n in listed:
+            again = keeping.search(query, n["explanation"]["filters"], per_page=50)
+            assert [(r["id"], r["score"], r["match"], r.get("missing")) for r in again["results"]] == [
+                (r["id"], r["score"], r["match"], r.get("missing")) for r in n["results"]]
+        with keeping.generation() as gen:
+            assert gen.scored_cache.get(keeping._prepare(query, None, "relevance")[0].text).partial is not None
+    finally:
+        keeping.close()

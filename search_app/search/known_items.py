@@ -4,6 +4,7 @@ body typed in front breaking ties; and, for a run of words typed, its words foun
 one sentence of a document that does not hold the run as typed."""
 from __future__ import annotations
 
+import numpy as np
 from whoosh import query as Q
 
 from indexer.schema import NGRAM_SUFFIX
@@ -27,36 +28,38 @@ AS_TYPED_ONE_RUN = 0.85
 TITLE_PAIRS = "title" + NGRAM_SUFFIX
 
 
-def title_bonuses(scorer, probe: TitleProbe, matched) -> dict[int, float]:
+def title_bonuses(scorer, probe: TitleProbe, matched: np.ndarray) -> dict[int, float]:
     """{docnum: bonus} for the documents whose title holds at least LIKENESS_THRESHOLD
     of some reading's character pairs. A document the query does not match otherwise
-    becomes a hit only by a reading with the typed extras taken off (the body in front,
-    a mark), or by the query as typed nearly whole (a character dropped or mistyped): a
-    title lacking a word typed beside it (关于科学绿化的实施意见 江西) is no known item.
-    Each pair's postings are read once for all the readings."""
+    (outside the mask `matched`) becomes a hit only by a reading with the typed extras
+    taken off (the body in front, a mark), or by the query as typed nearly whole (a
+    character dropped or mistyped): a title lacking a word typed beside it
+    (关于科学绿化的实施意见 江西) is no known item.
+    Each pair's postings are read once for all the readings; the pairs of a long title
+    are held by most documents, so the counting is done as arrays over the index."""
     readings = probe.readings
     distinct = list(dict.fromkeys(p for r in readings for p in r))
-    holders = dict(zip(distinct, scorer.score_each([Q.Term(TITLE_PAIRS, p) for p in distinct])))
-    likeness: dict[int, float] = {}
+    holders = dict(zip(distinct, (s.mask for s in scorer.score_arrays(
+        [Q.Term(TITLE_PAIRS, p) for p in distinct]))))
+    likeness = np.zeros(len(matched))
     for reading, pairs in enumerate(readings):
-        held: dict[int, int] = {}
+        held = np.zeros(len(matched), dtype=np.int32)
         for pair in pairs:
-            for docnum in holders[pair]:
-                held[docnum] = held.get(docnum, 0) + 1
-        for docnum, count in held.items():
-            share = count / len(pairs)
-            if docnum not in matched and reading == 0 and share < (
-                    AS_TYPED_ONE_RUN if probe.one_run else AS_TYPED_THRESHOLD):
-                continue
-            if share >= LIKENESS_THRESHOLD and share > likeness.get(docnum, 0.0):
-                likeness[docnum] = share
-    if not likeness:
+            held += holders[pair]
+        share = held / len(pairs)
+        like = share >= LIKENESS_THRESHOLD
+        if reading == 0:
+            like &= matched | (share >= (AS_TYPED_ONE_RUN if probe.one_run else AS_TYPED_THRESHOLD))
+        like &= share > likeness
+        likeness[like] = share[like]
+    docs = np.flatnonzero(likeness)
+    if not len(docs):
         return {}
     issuer = probe.issuer_query()
-    shared = scorer.score_all(issuer) if issuer is not None else {}
+    shared = scorer.score_arrays([issuer])[0].values[docs] if issuer is not None else np.zeros(len(docs))
     words = max(len(probe.issuer_words), 1)
-    return {d: TIER_TITLE_LIKE * share + TIER_ISSUER * shared.get(d, 0.0) / words
-            for d, share in likeness.items()}
+    bonus = TIER_TITLE_LIKE * likeness[docs] + TIER_ISSUER * shared / words
+    return dict(zip(docs.tolist(), bonus.tolist()))
 
 
 def sentence_bonuses(searcher, runs: tuple[Needle, ...], scores: dict[int, float], depth: int) -> dict[int, float]:

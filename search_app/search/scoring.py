@@ -39,11 +39,6 @@ class Unsupported(TypeError):
     the compiler (search_app.search.query) emits only the types handled here."""
 
 
-class Unsupported(TypeError):
-    """A query this module cannot score as Whoosh would: a programming error, since
-    the compiler (search_app.search.query) emits only the types handled here."""
-
-
 class Scored:
     """A query's scores over every document of the index: `mask` says which match,
     `values` their scores (0.0 where none: sums of arrays then need no masking).
@@ -84,15 +79,12 @@ class Scorer:
         """{global docnum: score} of every document `q` matches, as Whoosh's
         searcher.search(q, limit=None) scores them. Deleted documents may be present
         (the caller keeps live ones)."""
-        return self.score_each([q])[0]
-
-    def score_each(self, queries) -> list[dict[int, float]]:
-        """score_all of each query, in one pass: parts they share (a query's words
-        scored again alone, for partial matches) are scored once."""
-        return [scored.as_dict() for scored in self.score_arrays(queries)]
+        return self.score_arrays([q])[0].as_dict()
 
     def score_arrays(self, queries) -> list[Scored]:
-        """score_each, as arrays over the whole index."""
+        """The scores of each query as arrays over the whole index, in one pass: parts
+        they share (a query's words scored again alone, for partial matches) are
+        scored once."""
         # A query repeats its parts (the word typed inside its expansion's exclusion,
         # the title match inside the ranking tiers): each is scored once per call.
         self._memo = {}

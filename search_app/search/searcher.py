@@ -26,7 +26,7 @@ from .errors import IndexUnavailable, QueryError
 from .facets import facet_counts, month_histogram
 from .filters import allowed_by_dates, normalize_filters, selections
 from .generations import Generation, Lease, LiveIndex
-from .scored_cache import ScoredEntry
+from .scored_cache import PartialMatches, ScoredEntry
 from .known_items import sentence_bonuses, title_bonuses
 from .query import Plan, parse_query
 from .query.variants import warm_converters
@@ -140,7 +140,7 @@ class Searcher:
             # (A pasted title found is the document looked for: no partial list after it.)
             few = len(hits) < setting("partial_below") if sort == "relevance" else not hits
             list_partial = plan.units and few and not (plan.title_probe is not None and hits)
-            partial = self._partial(gen, plan, matched, chosen, dated, sort) if list_partial else []
+            partial = self._partial(gen, plan, chosen, dated, sort) if list_partial else []
             start = (page - 1) * per_page
             ordered = self._order(gen, plan, hits, sort, start + per_page)[start:start + per_page]
             results = self._results(gen, plan, ordered)
@@ -204,26 +204,28 @@ class Searcher:
             return gen.all_docs
         return set(self._scored_entry(gen, plan).docs.tolist())
 
-    def _partial(self, gen: Generation, plan: Plan, matched, chosen, dated, sort: str):
-        """[(docnum, score, missing labels)] of the documents holding some but not all
-        parts of the query (plan.units), allowed by the filters and the exclusions:
-        those holding the most parts first (at least half of them where any document
-        does), then by relevance or date."""
-        held, score, excluded = self._scored_entry(gen, plan).parts()
-        candidates = [d for d in held if d in gen.all_docs and d not in matched and d not in excluded
-                      and all(d in docs for docs in chosen.values()) and (dated is None or d in dated)]
-        if not candidates:
-            return []
-        enough = min(max(len(held[d]) for d in candidates), max(1, -(-len(plan.units) // 2)))
-        kept = [d for d in candidates if len(held[d]) >= enough]
+    def _partial(self, gen: Generation, plan: Plan, chosen, dated, sort: str) -> "PartialList":
+        """The documents holding some but not all parts of the query (plan.units),
+        allowed by the filters and the exclusions: those holding the most parts first
+        (at least half of them where any document does), then by relevance or date."""
+        partial = self._partial_matches(gen, plan)
+        docs = partial.docs
+        allowed = gen.live_mask[docs] & ~np.isin(docs, partial.excluded)
+        for selected in [*chosen.values()] + ([dated] if dated is not None else []):
+            allowed &= np.isin(docs, np.fromiter(selected, dtype=np.int64, count=len(selected)))
+        docs, masks, scores = docs[allowed], partial.masks[allowed], partial.scores[allowed]
+        if not len(docs):
+            return PartialList(docs, masks, None, plan)
+        held = sum((masks >> i) & 1 for i in range(len(plan.units))).astype(np.int64)
+        enough = min(int(held.max()), max(1, -(-len(plan.units) // 2)))
+        kept = held >= enough
+        docs, masks, scores, held = docs[kept], masks[kept], scores[kept], held[kept]
         if sort == "relevance":
-            kept.sort(key=lambda d: (-len(held[d]), -score[d], d))
+            order = np.lexsort((docs, -scores, -held))
         else:
-            kept = _by_date(gen, kept, sort == "newest")
-            kept.sort(key=lambda d: -len(held[d]))  # stable: by date within each count
-        labels = [u.label for u in plan.units]
-        return [(d, score[d] if sort == "relevance" else None,
-                 [labels[i] for i in range(len(labels)) if i not in held[d]]) for d in kept]
+            order = _by_date_order(gen, docs, sort == "newest")
+            order = order[np.argsort(-held[order], kind="stable")]  # by date within each count
+        return PartialList(docs[order], masks[order], scores[order] if sort == "relevance" else None, plan)
 
     def _suggestions(self, gen: Generation, plan: Plan, flt: dict, found: int) -> list[dict]:
         """For a query that finds nothing or next to nothing: the query with one
@@ -262,18 +264,26 @@ class Searcher:
             gen.scored_cache.put(plan.text, cached)
         return cached
 
+    def _partial_matches(self, gen: Generation, plan: Plan) -> PartialMatches:
+        """The query's partial matches: remembered with its scores where few documents
+        match it in full, else made again from its parts."""
+        entry = self._scored_entry(gen, plan)
+        if entry.partial is not None:
+            return entry.partial
+        matched = np.zeros(len(gen.live_mask), dtype=bool)
+        matched[entry.docs] = True
+        return _partial_matches(gen, plan, gen.scorer.score_arrays(_query_parts(plan)), matched)
+
     @staticmethod
     def _score(gen: Generation, plan: Plan) -> ScoredEntry:
         """The query scored: its matches (with the known-item and sentence bonuses and
-        each document's prior) and its partial matches."""
+        each document's prior) and, where they are few, its partial matches."""
         # The parts of the query alone (for partial matches) are mostly parts of the
         # query itself: scored in the same pass, they cost little more.
-        parts = [u.query for u in plan.units] + ([plan.exclusion] if plan.exclusion is not None else [])
-        ranked, *alone = gen.scorer.score_arrays([plan.ranked] + parts)
+        ranked, *alone = gen.scorer.score_arrays([plan.ranked] + _query_parts(plan))
         matched, scores = ranked.mask.copy(), ranked.values.copy()
         if plan.title_probe is not None:
-            found = set(ranked.docs().tolist())
-            for docnum, bonus in title_bonuses(gen.scorer, plan.title_probe, found).items():
+            for docnum, bonus in title_bonuses(gen.scorer, plan.title_probe, ranked.mask).items():
                 matched[docnum] = True
                 scores[docnum] += bonus
         matched &= gen.live_mask
@@ -286,17 +296,10 @@ class Searcher:
                 scores[docnum] += bonus
         priors = gen.priors()
         docs = np.flatnonzero(matched)
-        # Which parts of the query the partial matches hold (as bits), their score for
-        # them, and the documents an exclusion removes: what _partial lists from.
-        held = np.zeros(len(matched), dtype=np.uint64)
-        held_score = np.zeros(len(matched))
-        for i, part in enumerate(alone[:len(plan.units)]):
-            held |= part.mask.astype(np.uint64) << np.uint64(i)
-            held_score += part.values * priors
-        partial = np.flatnonzero((held != 0) & ~matched)
-        excluded = alone[len(plan.units)].docs() if plan.exclusion is not None else ()
-        return ScoredEntry(docs, scores[docs] * priors[docs],
-                           partial, held[partial], held_score[partial], excluded)
+        # (A search lists partial matches only below partial_below full ones: those of
+        # a query matching many would be most of what it remembers.)
+        partial = _partial_matches(gen, plan, alone, matched) if len(docs) < setting("partial_below") else None
+        return ScoredEntry(docs, scores[docs] * priors[docs], partial)
 
     def _order(self, gen: Generation, plan: Plan, hits: set[int], sort: str, limit: int | None):
         """[(docnum, score)] of the hits in the requested order (the first `limit`)."""
@@ -422,6 +425,26 @@ class Searcher:
         return info
 
 
+def _query_parts(plan: Plan) -> list:
+    """The queries of the parts of `plan` alone, then its exclusion if any."""
+    return [u.query for u in plan.units] + ([plan.exclusion] if plan.exclusion is not None else [])
+
+
+def _partial_matches(gen: Generation, plan: Plan, alone, matched: np.ndarray) -> PartialMatches:
+    """Which parts of the query the documents outside `matched` hold (as bits), their
+    score for them, and the documents an exclusion removes, from `alone` (the scores of
+    _query_parts(plan)): what _partial lists from."""
+    priors = gen.priors()
+    held = np.zeros(len(matched), dtype=np.uint64)
+    held_score = np.zeros(len(matched))
+    for i, part in enumerate(alone[:len(plan.units)]):
+        held |= part.mask.astype(np.uint64) << np.uint64(i)
+        held_score += part.values * priors
+    partial = np.flatnonzero((held != 0) & ~matched)
+    excluded = alone[len(plan.units)].docs() if plan.exclusion is not None else ()
+    return PartialMatches(partial, held[partial], held_score[partial], excluded)
+
+
 def _best(matched: np.ndarray, scores: np.ndarray, depth: int):
     """The `depth` best of the matched documents and their scores, by score then
     docnum (Whoosh's order)."""
@@ -442,9 +465,33 @@ def _locked(gen: Generation, check_resources: bool):
 def _by_date(gen: Generation, docs, newest: bool) -> list[int]:
     """Documents by publish date (ties by id), undated ones last in either direction."""
     docs = np.fromiter(docs, dtype=np.int64, count=len(docs))
+    return docs[_by_date_order(gen, docs, newest)].tolist()
+
+
+def _by_date_order(gen: Generation, docs: np.ndarray, newest: bool) -> np.ndarray:
+    """The order (indices into `docs`) of _by_date."""
     # (ranks: the tables number values in sorted order, so no value is decoded)
     dates, ids = gen.dates["publish_date"].ranks()[docs], gen.id_of.ranks()[docs]
-    return docs[np.lexsort((ids, -dates if newest else dates, dates < 0))].tolist()
+    return np.lexsort((ids, -dates if newest else dates, dates < 0))
+
+
+class PartialList:
+    """The partial matches a search lists, in order, as arrays: a slice gives
+    [(docnum, score or None, the labels of the parts it lacks)], made only for the
+    page shown (a query's partial matches may be thousands)."""
+
+    def __init__(self, docs: np.ndarray, masks: np.ndarray, scores: np.ndarray | None, plan: Plan):
+        self.docs, self.masks, self.scores = docs, masks, scores
+        self.labels = [u.label for u in plan.units]
+
+    def __len__(self) -> int:
+        return len(self.docs)
+
+    def __getitem__(self, part: slice) -> list[tuple[int, float | None, list[str]]]:
+        rows = range(len(self.docs))[part]
+        return [(int(self.docs[r]), float(self.scores[r]) if self.scores is not None else None,
+                 [label for i, label in enumerate(self.labels) if not int(self.masks[r]) >> i & 1])
+                for r in rows]
 
 
 def _kind_rank(kind: str) -> int:
