@@ -96,11 +96,12 @@ def render(r: dict) -> str:
                 continue
             each = after.get("worker_memory") or []
 
-            def column(key):
-                return " / ".join(_f(w.get(key), 0) for w in each)
+            def column(key, digits=0):
+                return " / ".join(_f(w.get(key), digits) for w in each)
 
-            lines.append(f"| {scale}× | {after.get('workers')} | {_f(after.get('worker_uss_max_mb'), 0)} | "
-                         f"{column('uss_mb')} | {column('uss_index_files_mb')} | {column('pss_mb')} | {column('rss_mb')} | "
+            # (USS to a tenth: the target is a ratio of two figures some 20 MB each)
+            lines.append(f"| {scale}× | {after.get('workers')} | {_f(after.get('worker_uss_max_mb'), 1)} | "
+                         f"{column('uss_mb', 1)} | {column('uss_index_files_mb')} | {column('pss_mb')} | {column('rss_mb')} | "
                          f"{column('anonymous_mb')} | "
                          f"{_f(after.get('total_pss_mb'), 0)} | {m.get('switched')} | {after.get('errors')} |")
 

@@ -2,8 +2,10 @@
 block at a time (the search side's one module that knows Whoosh's internals; the build's document
 tables walk the terms table in indexer.doc_tables).
 
-The one-pass scorer needs each term's postings as plain lists and each document's
-field length (its byte, as stored) as one bytes object per segment. Whoosh's public API yields them one posting
+The one-pass scorer needs each term's postings as arrays (numpy: a Python int and
+float for every posting of a common word were most of the objects a query made and
+dropped, and left half-used pages behind in every worker) and each document's field
+length (its byte, as stored) as one bytes object per segment. Whoosh's public API yields them one posting
 and one document at a time; its whoosh3 codec can hand over a whole block, and a
 segment's lengths column can be read at once. Both fast paths use private names of
 that codec, so each is taken only where those names exist, and each has a public
@@ -12,9 +14,10 @@ slow path that gives the same answer (tests/test_scoring.py runs both).
 from __future__ import annotations
 
 import json
-from bisect import bisect_left
 from itertools import accumulate
 from pickle import loads
+
+import numpy as np
 
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
 from whoosh.formats import _INT_SIZE, Positions
@@ -26,28 +29,25 @@ _LENGTHS_COLUMN = ("_dbfile", "_basepos", "_count")
 
 
 class Postings:
-    """One term's postings in one segment: docnums (segment-local), weights, and the
-    encoded values (positions) for the chains that need them."""
-    __slots__ = ("ids", "weights", "values", "_format", "_decode", "_where")
+    """One term's postings in one segment: docnums (segment-local, ascending) and
+    weights as arrays, and the encoded values (positions) for the chains that need them."""
+    __slots__ = ("ids", "weights", "values", "_format", "_decode")
 
-    def __init__(self, ids, weights, values, format_):
+    def __init__(self, ids: np.ndarray, weights: np.ndarray, values, format_):
         self.ids = ids
         self.weights = weights
         self.values = values
         self._format = format_
         self._decode = None
-        self._where = None
 
-    def index(self) -> dict[int, int]:
-        """docnum → its posting's index."""
-        if self._where is None:
-            self._where = {d: i for i, d in enumerate(self.ids)}
-        return self._where
+    def at(self, docnums) -> np.ndarray:
+        """The indexes of these docnums' postings (each must be present)."""
+        return np.searchsorted(self.ids, docnums)
 
     def positions(self, docnum: int) -> list[int]:
         if self._decode is None:
             self._decode = positions_decoder(self._format)
-        return self._decode(self.values[self.index()[docnum]])
+        return self._decode(self.values[int(self.at(docnum))])
 
 
 def positions_decoder(format_, fast: bool = True):
@@ -62,8 +62,8 @@ def positions_decoder(format_, fast: bool = True):
 
 
 def read_postings(reader, fieldname: str, btext: bytes, with_values: bool,
-                  within: list[int] | None = None, fast: bool = True) -> Postings | None:
-    """A term's postings, or None when the segment lacks it. With `within` (sorted
+                  within: np.ndarray | None = None, fast: bool = True) -> Postings | None:
+    """A term's postings, or None when the segment lacks it. With `within` (ascending
     segment docnums), blocks holding none of those documents are passed over without
     being decoded, as Whoosh's skip_to does. Deleted documents are included: the
     caller keeps the live ones."""
@@ -73,39 +73,43 @@ def read_postings(reader, fieldname: str, btext: bytes, with_values: bool,
     if isinstance(m, FilterMatcher):
         m = m.child
     fmt = reader.schema[fieldname].format
-    if fast and all(hasattr(m, name) for name in _BLOCK_READER):
+    if fast and all(hasattr(m, name) for name in _BLOCK_READER) and not m._byteids:
         ids, weights, values = _read_blocks(m, with_values, within)
     else:
         ids, weights, values = _read_one_by_one(m, with_values)
     return Postings(ids, weights, values if with_values else None, fmt)
 
 
-def _read_blocks(m, with_values: bool, within: list[int] | None):
-    """The whoosh3 codec's block reader: a block of postings decoded at once."""
-    ids: list[int] = []
-    weights: list[float] = []
+def _joined(parts: list[np.ndarray], dtype) -> np.ndarray:
+    return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype=dtype)
+
+
+def _read_blocks(m, with_values: bool, within: np.ndarray | None):
+    """The whoosh3 codec's block reader: a block of postings decoded at once, its ids
+    (stored as deltas) summed and its weights gathered as arrays."""
+    ids: list[np.ndarray] = []
+    weights: list[np.ndarray] = []
     values: list = []
     low = 0  # documents below this id were in blocks already passed
     while m.is_active():
         if within is not None:
-            k = bisect_left(within, low)
+            k = int(np.searchsorted(within, low))
             low = m._maxid + 1
             if k == len(within):
                 break
             if within[k] > m._maxid:
                 m._next_block()
                 continue
-        # (the block's ids as the codec's _read_ids gives them, their deltas summed in C)
         if m._data is None:
             m._read_data()
-        ids.extend(m._data[0] if m._byteids else accumulate(m._data[0]))
+        ids.append(np.cumsum(np.array(m._data[0], dtype=np.int64)))
         m._read_weights()
-        weights.extend(m._weights)
+        weights.append(np.array(m._weights, dtype=np.float64))
         if with_values:
             m._read_values()
             values.extend(m._values)
         m._next_block()
-    return ids, weights, values
+    return _joined(ids, np.int64), _joined(weights, np.float64), values
 
 
 def _read_one_by_one(m, with_values: bool):
@@ -119,7 +123,7 @@ def _read_one_by_one(m, with_values: bool):
         if with_values:
             values.append(m.value())
         m.next()
-    return ids, weights, values
+    return np.array(ids, dtype=np.int64), np.array(weights, dtype=np.float64), values
 
 
 def segment_length_codes(searcher, fieldname: str, fast: bool = True) -> bytes:

@@ -152,8 +152,8 @@ class Scorer:
             postings = read_postings(sub.reader(), q.fieldname, btext, False)
             if postings is None:
                 continue
-            ids = np.array(postings.ids, dtype=np.intp)
-            scores = self._term_scores(leaf, q.fieldname, btext, ids, np.array(postings.weights), q.boost)
+            ids = postings.ids.astype(np.intp, copy=False)
+            scores = self._term_scores(leaf, q.fieldname, btext, ids, postings.weights, q.boost)
             out.mask[ids + offset] = True
             out.values[ids + offset] = scores
         return out
@@ -188,29 +188,27 @@ class Scorer:
         # blocks holding documents that are still candidates.
         checked = sorted(set(range(0, len(words), 2)) | {len(words) - 1}) if len(words) > 1 else []
         lists: list[Postings | None] = [None] * len(words)
-        candidates: list[int] | None = None
+        candidates: np.ndarray | None = None
         for k in sorted(range(len(words)), key=lambda k: reader.doc_frequency(fname, words[k])):
             postings = read_postings(reader, fname, words[k], k in checked, candidates)
             if postings is None:
                 return None
             lists[k] = postings
-            candidates = sorted(postings.index().keys() & set(candidates)) if candidates is not None \
-                else list(postings.ids)
-            if not candidates:
+            candidates = postings.ids if candidates is None \
+                else np.intersect1d(postings.ids, candidates, assume_unique=True)
+            if not len(candidates):
                 return None
         if checked:
             sure = self._implied(reader, q, candidates)
-            matched = [d for d in candidates if d in sure or self._runs(lists, checked, d)]
+            matched = [d for d in candidates.tolist() if d in sure or self._runs(lists, checked, d)]
         else:
             matched = candidates
-        if not matched:
+        if not len(matched):
             return None
-        ids = np.array(matched, dtype=np.intp)
-        total = np.zeros(len(matched))
+        ids = np.asarray(matched, dtype=np.intp)
+        total = np.zeros(len(ids))
         for btext, postings in zip(words, lists):
-            where = postings.index()
-            at = [where[d] for d in matched]
-            total += self._term_scores(leaf, fname, btext, ids, np.array(postings.weights)[at], 1.0)
+            total += self._term_scores(leaf, fname, btext, ids, postings.weights[postings.at(ids)], 1.0)
         return ids, total
 
     def _implied(self, reader, q, candidates) -> set[int]:
@@ -223,7 +221,7 @@ class Scorer:
                                   False, candidates)
         except (KeyError, ValueError):
             return set()
-        return set(sure.ids) if sure is not None else set()
+        return set(sure.ids.tolist()) if sure is not None else set()
 
     @staticmethod
     def _runs(lists, checked, docnum) -> bool:
