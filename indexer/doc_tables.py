@@ -446,11 +446,15 @@ class ValuesOfDoc:
 
 
 def doc_mask(docs, count: int) -> np.ndarray:
-    """A bool a document (`count` of them), true for those of `docs` (a set, the live
-    documents, any iterable of docnums; numbers out of range are left out)."""
+    """A bool a document (`count` of them), true for those of `docs` (an array or a set
+    of docnums, the live documents, any iterable of them; numbers out of range are
+    left out)."""
     if isinstance(docs, LiveDocs):
         return np.frombuffer(docs.flags, dtype=bool)
-    numbers = np.fromiter(docs, dtype=np.int64, count=len(docs) if hasattr(docs, "__len__") else -1)
+    if isinstance(docs, np.ndarray):
+        numbers = docs.astype(np.int64, copy=False)
+    else:
+        numbers = np.fromiter(docs, dtype=np.int64, count=len(docs) if hasattr(docs, "__len__") else -1)
     mask = np.zeros(count, dtype=bool)
     mask[numbers[(numbers >= 0) & (numbers < count)]] = True
     return mask

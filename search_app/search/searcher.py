@@ -17,6 +17,7 @@ from whoosh import query as Q
 
 from indexer import analysis
 from indexer.analysis import query_words
+from indexer.doc_tables import doc_mask
 from indexer.schema import KIND_ORDER, LIST_FIELDS, RESULT_FIELDS, SORTS
 from search_app.settings import setting
 
@@ -112,15 +113,18 @@ class Searcher:
         return plan, flt, sort
 
     def _hits(self, gen: Generation, plan: Plan, flt: dict):
-        """(matched, selections, selected values, date-allowed, hits)."""
+        """(matched, selections, selected values, date-allowed, hits): matched and hits
+        as ascending arrays of docnums."""
         matched = self._matched(gen, plan)
         chosen, selected_values = selections(gen, flt)
         dated = allowed_by_dates(gen, flt)
-        hits = set(matched)
-        for docs in chosen.values():
-            hits &= docs
-        if dated is not None:
-            hits &= dated
+        hits = matched
+        if chosen or dated is not None:
+            count = gen.tables.doc_count
+            allowed = doc_mask(matched, count)
+            for docs in [*chosen.values()] + ([dated] if dated is not None else []):
+                allowed &= doc_mask(docs, count)
+            hits = np.flatnonzero(allowed)
         return matched, chosen, selected_values, dated, hits
 
     def search(self, query: str = "", filters: dict | None = None, sort: str = "relevance",
@@ -138,8 +142,8 @@ class Searcher:
             # follow them, counted apart (never in total, facets or exports).
             # (Sorted by date, a list is not interrupted by partial matches unless it is empty.)
             # (A pasted title found is the document looked for: no partial list after it.)
-            few = len(hits) < setting("partial_below") if sort == "relevance" else not hits
-            list_partial = plan.units and few and not (plan.title_probe is not None and hits)
+            few = len(hits) < setting("partial_below") if sort == "relevance" else len(hits) == 0
+            list_partial = plan.units and few and not (plan.title_probe is not None and len(hits))
             partial = self._partial(gen, plan, chosen, dated, sort) if list_partial else []
             start = (page - 1) * per_page
             ordered = self._order(gen, plan, hits, sort, start + per_page)[start:start + per_page]
@@ -149,7 +153,7 @@ class Searcher:
                 results += self._results(gen, plan, partial[first:first + per_page - len(ordered)])
             # A misspelt topic word may still find a few documents by its characters
             # (新形城镇化); a title or a 文号 that finds few is what it is.
-            misspelt = not hits or len(hits) < setting("suggest_below") and plan.title_probe is None \
+            misspelt = len(hits) == 0 or len(hits) < setting("suggest_below") and plan.title_probe is None \
                 and not plan.explanation["doc_numbers"]
             suggestions = self._suggestions(gen, plan, flt, len(hits)) if misspelt and plan.match is not None else []
         explanation = dict(plan.explanation)
@@ -158,7 +162,7 @@ class Searcher:
         if partial:
             explanation["relaxed"] = explanation["relaxed"] + [
                 {"kind": "partial", "parts": [u.label for u in plan.units], "partial_total": len(partial)}]
-            explanation["summary"] += (f"。同时包含全部检索词的文件{'只有 ' + str(len(hits)) + ' 件' if hits else '没有'}，"
+            explanation["summary"] += (f"。同时包含全部检索词的文件{'只有 ' + str(len(hits)) + ' 件' if len(hits) else '没有'}，"
                                        f"其后列出只包含部分检索词的 {len(partial)} 件（注明缺少的词）")
         return {
             "query": plan.text,
@@ -198,11 +202,11 @@ class Searcher:
         finally:
             lease.release()
 
-    def _matched(self, gen: Generation, plan: Plan):
-        """Every document the query matches (before filters)."""
+    def _matched(self, gen: Generation, plan: Plan) -> np.ndarray:
+        """Every document the query matches (before filters), ascending."""
         if plan.match is None:
-            return gen.all_docs
-        return set(self._scored_entry(gen, plan).docs.tolist())
+            return np.flatnonzero(gen.live_mask)
+        return self._scored_entry(gen, plan).docs
 
     def _partial(self, gen: Generation, plan: Plan, chosen, dated, sort: str) -> "PartialList":
         """The documents holding some but not all parts of the query (plan.units),
@@ -301,13 +305,13 @@ class Searcher:
         partial = _partial_matches(gen, plan, alone, matched) if len(docs) < setting("partial_below") else None
         return ScoredEntry(docs, scores[docs] * priors[docs], partial)
 
-    def _order(self, gen: Generation, plan: Plan, hits: set[int], sort: str, limit: int | None):
+    def _order(self, gen: Generation, plan: Plan, hits: np.ndarray, sort: str, limit: int | None):
         """[(docnum, score)] of the hits in the requested order (the first `limit`)."""
-        if not hits:
+        if not len(hits):
             return []
         if sort == "relevance" and plan.match is not None:
             entry = self._scored_entry(gen, plan)
-            docs = np.fromiter(hits, dtype=np.int64, count=len(hits))
+            docs = np.asarray(hits, dtype=np.int64)
             scores = entry.values[np.searchsorted(entry.docs, docs)]
             # Whoosh's own order: score descending, then index order
             ordered = np.lexsort((docs, -scores))[:limit]
@@ -464,7 +468,7 @@ def _locked(gen: Generation, check_resources: bool):
 
 def _by_date(gen: Generation, docs, newest: bool) -> list[int]:
     """Documents by publish date (ties by id), undated ones last in either direction."""
-    docs = np.fromiter(docs, dtype=np.int64, count=len(docs))
+    docs = np.asarray(docs, dtype=np.int64)
     return docs[_by_date_order(gen, docs, newest)].tolist()
 
 
