@@ -1,8 +1,12 @@
-"""Filters: the `filters` argument checked and normalised, and turned into the sets
-of documents each selection allows (facet values OR'ed within a key, keys AND'ed,
+"""Filters: the `filters` argument checked and normalised, and turned into the
+documents each selection allows (facet values OR'ed within a key, keys AND'ed,
 publish and written date ranges).
 """
 from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+
+import numpy as np
 
 from indexer.dates import date_bound
 from indexer.errors import BadDate
@@ -106,14 +110,21 @@ def _resolve_value(gen, key: str, value: str) -> str:
     return value
 
 
-def allowed_by_dates(gen, flt: dict, keys=tuple(DATE_FILTERS)) -> set[int] | None:
+def allowed_by_dates(gen, flt: dict, keys=tuple(DATE_FILTERS)) -> np.ndarray | None:
+    """The documents (ascending docnums) whose dates the filters' ranges allow, or None
+    where no range is set. A field's values are numbered in sorted order, so a bound
+    is a number found by bisection and each document's date is compared as its number,
+    none decoded."""
     allowed = None
     for key in keys:
         if key not in flt:
             continue
         fieldname, op = DATE_FILTERS[key]
-        bound = flt[key]
         dates = gen.dates[fieldname]
-        docs = {d for d, v in dates.items() if (v >= bound if op == ">=" else v <= bound)}
-        allowed = docs if allowed is None else allowed & docs
-    return allowed
+        numbers, ranks = range(dates.field.size), dates.ranks()
+        if op == ">=":
+            inside = ranks >= bisect_left(numbers, flt[key], key=dates.field.value)
+        else:
+            inside = (ranks >= 0) & (ranks < bisect_right(numbers, flt[key], key=dates.field.value))
+        allowed = inside if allowed is None else allowed & inside
+    return None if allowed is None else np.flatnonzero(allowed)

@@ -216,7 +216,7 @@ class Searcher:
         docs = partial.docs
         allowed = gen.live_mask[docs] & ~np.isin(docs, partial.excluded)
         for selected in [*chosen.values()] + ([dated] if dated is not None else []):
-            allowed &= np.isin(docs, np.fromiter(selected, dtype=np.int64, count=len(selected)))
+            allowed &= doc_mask(selected, len(gen.live_mask))[docs]
         docs, masks, scores = docs[allowed], partial.masks[allowed], partial.scores[allowed]
         if not len(docs):
             return PartialList(docs, masks, None, plan)
